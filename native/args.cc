@@ -1,0 +1,70 @@
+#include "args.h"
+#include <cmath>
+#include <climits>
+
+namespace asyncore {
+
+static size_t ElementSize(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int16_array: case napi_uint16_array: return 2;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: return 8;
+    default: return 1;
+  }
+}
+
+int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t min, int64_t max) {
+  Napi::Env env = info.Env();
+  if (i >= info.Length() || !info[i].IsNumber())
+    throw Napi::TypeError::New(env, std::string(what) + " must be a number");
+  double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(v) || std::floor(v) != v)
+    throw Napi::RangeError::New(env, std::string(what) + " must be an integer");
+  if (v < static_cast<double>(min) || v > static_cast<double>(max))
+    throw Napi::RangeError::New(env, std::string(what) + " is out of range (" + std::to_string(min) +
+                                         ".." + std::to_string(max) + ")");
+  return static_cast<int64_t>(v);
+}
+
+int FdArg(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<int>(IntArg(info, i, "fd", 0, INT_MAX));
+}
+
+Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i < info.Length()) {
+    napi_env env = info.Env();
+    napi_value v = info[i];
+    bool is = false;
+    void* data = nullptr;
+    size_t length = 0;
+    if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+      napi_typedarray_type type;
+      size_t count;
+      napi_value ab;
+      size_t offset;
+      napi_get_typedarray_info(env, v, &type, &count, &data, &ab, &offset);
+      return Bytes{static_cast<const char*>(data), count * ElementSize(type)};
+    }
+    if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+      napi_value ab;
+      size_t offset;
+      napi_get_dataview_info(env, v, &length, &data, &ab, &offset);
+      return Bytes{static_cast<const char*>(data), length};
+    }
+  }
+  throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Buffer or Uint8Array");
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsString())
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsFunction())
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a function");
+  return info[i].As<Napi::Function>();
+}
+
+}  // namespace asyncore

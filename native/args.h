@@ -1,0 +1,30 @@
+// Argument checks shared by every binding function. A wrong type throws TypeError, a value out
+// of range throws RangeError: bad input from JavaScript never reaches a system call or an assert.
+#pragma once
+#include <napi.h>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace asyncore {
+
+// An integer in [min, max]; `what` names the argument in the message.
+int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t min, int64_t max);
+// A file descriptor: an integer in [0, INT32_MAX].
+int FdArg(const Napi::CallbackInfo& info, size_t i);
+// Bytes: any ArrayBufferView (Buffer, Uint8Array, other typed arrays, DataView).
+struct Bytes { const char* data; size_t length; };
+Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+
+// Failed system calls are not thrown here: functions return -errno and src/errors.ts builds the
+// Error (code, errno, syscall) in one place. Retry a call while it fails with EINTR.
+template <typename F>
+inline auto RetryEintr(F f) -> decltype(f()) {
+  decltype(f()) r;
+  do { r = f(); } while (r == -1 && errno == EINTR);
+  return r;
+}
+
+}  // namespace asyncore

@@ -1,0 +1,348 @@
+#include "socket.h"
+#include "args.h"
+#include "poller.h"
+#include "sockaddr.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0  // macOS: SO_NOSIGPIPE is set on each new socket instead
+#endif
+
+namespace asyncore {
+namespace {
+
+using Info = const Napi::CallbackInfo&;
+
+Napi::Value Result(Napi::Env env, long r) { return Napi::Number::New(env, r < 0 ? -errno : r); }
+
+// Non-blocking and close-on-exec from birth where the kernel allows it, by fcntl otherwise.
+int MakeNonBlockingCloexec(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+  int fdfl = fcntl(fd, F_GETFD);
+  if (fdfl < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0) return -1;
+#ifdef SO_NOSIGPIPE
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+#endif
+  return 0;
+}
+
+int NewSocket(int family, int type, int proto) {
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+  int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  if (fd >= 0 || errno != EINVAL) return fd;
+#endif
+  fd = socket(family, type, proto);
+  if (fd >= 0 && MakeNonBlockingCloexec(fd) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+// A receive buffer reused by every recv: one Buffer of exactly the received size goes to JS.
+std::vector<char>& Scratch(size_t n) {
+  thread_local std::vector<char> scratch;
+  if (scratch.size() < n) scratch.resize(n);
+  return scratch;
+}
+constexpr size_t kMaxScratch = 1 << 20;
+
+// Receive up to n bytes with `recvfn(buf, n)`; returns a Buffer of what came, or -errno.
+template <typename F>
+Napi::Value ReceiveInto(Napi::Env env, size_t n, F recvfn) {
+  if (n > kMaxScratch) {  // large reads go straight into their own Buffer
+    Napi::Buffer<char> buf = Napi::Buffer<char>::New(env, n);
+    ssize_t r = RetryEintr([&] { return recvfn(buf.Data(), n); });
+    if (r < 0) return Napi::Number::New(env, -errno);
+    return static_cast<size_t>(r) == n ? buf : Napi::Buffer<char>::Copy(env, buf.Data(), r);
+  }
+  char* data = Scratch(n).data();
+  ssize_t r = RetryEintr([&] { return recvfn(data, n); });
+  if (r < 0) return Napi::Number::New(env, -errno);
+  return Napi::Buffer<char>::Copy(env, data, r);
+}
+
+size_t SizeArg(Info info, size_t i) { return static_cast<size_t>(IntArg(info, i, "bufsize", 0, INT_MAX)); }
+int FlagsArg(Info info, size_t i) {
+  return i < info.Length() && !info[i].IsUndefined() ? static_cast<int>(IntArg(info, i, "flags", 0, INT_MAX)) : 0;
+}
+
+Napi::Value Socket(Info info) {
+  int family = static_cast<int>(IntArg(info, 0, "family", 0, INT_MAX));
+  int type = static_cast<int>(IntArg(info, 1, "type", 0, INT_MAX));
+  int proto = static_cast<int>(IntArg(info, 2, "proto", 0, INT_MAX));
+  return Result(info.Env(), NewSocket(family, type, proto));
+}
+
+Napi::Value SocketPair(Info info) {
+  Napi::Env env = info.Env();
+  int family = static_cast<int>(IntArg(info, 0, "family", 0, INT_MAX));
+  int type = static_cast<int>(IntArg(info, 1, "type", 0, INT_MAX));
+  int proto = static_cast<int>(IntArg(info, 2, "proto", 0, INT_MAX));
+  int sv[2];
+  int r = -1;
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+  r = socketpair(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto, sv);
+#endif
+  if (r < 0) {
+    if (socketpair(family, type, proto, sv) < 0) return Napi::Number::New(env, -errno);
+    if (MakeNonBlockingCloexec(sv[0]) < 0 || MakeNonBlockingCloexec(sv[1]) < 0) {
+      int e = errno;
+      close(sv[0]);
+      close(sv[1]);
+      return Napi::Number::New(env, -e);
+    }
+  }
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::Number::New(env, sv[0]));
+  pair.Set(1u, Napi::Number::New(env, sv[1]));
+  return pair;
+}
+
+Napi::Value Bind(Info info) {
+  int fd = FdArg(info, 0);
+  sockaddr_storage sa;
+  socklen_t len = ParseAddress(info, 1, &sa);
+  return Result(info.Env(), bind(fd, reinterpret_cast<sockaddr*>(&sa), len));
+}
+
+Napi::Value Listen(Info info) {
+  int fd = FdArg(info, 0);
+  int backlog = static_cast<int>(IntArg(info, 1, "backlog", INT_MIN, INT_MAX));
+  return Result(info.Env(), listen(fd, backlog < 0 ? 0 : backlog));
+}
+
+Napi::Value Connect(Info info) {
+  int fd = FdArg(info, 0);
+  sockaddr_storage sa;
+  socklen_t len = ParseAddress(info, 1, &sa);
+  // Never retried on EINTR: the connection goes on in the background, like EINPROGRESS.
+  int r = connect(fd, reinterpret_cast<sockaddr*>(&sa), len);
+  if (r < 0 && errno == EINTR) errno = EINPROGRESS;
+  return Result(info.Env(), r);
+}
+
+Napi::Value Accept(Info info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  sockaddr_storage sa;
+  socklen_t len = sizeof(sa);
+  int nfd;
+#if defined(__linux__)
+  nfd = RetryEintr([&] { return accept4(fd, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_NONBLOCK | SOCK_CLOEXEC); });
+#else
+  nfd = RetryEintr([&] { return accept(fd, reinterpret_cast<sockaddr*>(&sa), &len); });
+  if (nfd >= 0 && MakeNonBlockingCloexec(nfd) < 0) {
+    int e = errno;
+    close(nfd);
+    return Napi::Number::New(env, -e);
+  }
+#endif
+  if (nfd < 0) return Napi::Number::New(env, -errno);
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, Napi::Number::New(env, nfd));
+  result.Set(1u, FormatAddress(env, sa, len));
+  return result;
+}
+
+Napi::Value Send(Info info) {
+  int fd = FdArg(info, 0);
+  Bytes b = BytesArg(info, 1, "data");
+  int flags = FlagsArg(info, 2) | MSG_NOSIGNAL;
+  return Result(info.Env(), RetryEintr([&] { return send(fd, b.data, b.length, flags); }));
+}
+
+Napi::Value SendTo(Info info) {
+  int fd = FdArg(info, 0);
+  Bytes b = BytesArg(info, 1, "data");
+  int flags = FlagsArg(info, 2) | MSG_NOSIGNAL;
+  sockaddr_storage sa;
+  socklen_t len = ParseAddress(info, 3, &sa);
+  return Result(info.Env(), RetryEintr([&] {
+    return sendto(fd, b.data, b.length, flags, reinterpret_cast<sockaddr*>(&sa), len);
+  }));
+}
+
+Napi::Value Recv(Info info) {
+  int fd = FdArg(info, 0);
+  size_t n = SizeArg(info, 1);
+  int flags = FlagsArg(info, 2);
+  return ReceiveInto(info.Env(), n, [&](char* buf, size_t cap) { return recv(fd, buf, cap, flags); });
+}
+
+Napi::Value RecvFrom(Info info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  size_t n = SizeArg(info, 1);
+  int flags = FlagsArg(info, 2);
+  sockaddr_storage sa;
+  socklen_t len = sizeof(sa);
+  std::memset(&sa, 0, sizeof(sa));
+  Napi::Value data = ReceiveInto(env, n, [&](char* buf, size_t cap) {
+    len = sizeof(sa);
+    return recvfrom(fd, buf, cap, flags, reinterpret_cast<sockaddr*>(&sa), &len);
+  });
+  if (data.IsNumber()) return data;
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, data);
+  result.Set(1u, FormatAddress(env, sa, len));
+  return result;
+}
+
+Napi::Value Read(Info info) {
+  int fd = FdArg(info, 0);
+  size_t n = SizeArg(info, 1);
+  return ReceiveInto(info.Env(), n, [&](char* buf, size_t cap) { return read(fd, buf, cap); });
+}
+
+Napi::Value Write(Info info) {
+  int fd = FdArg(info, 0);
+  Bytes b = BytesArg(info, 1, "data");
+  return Result(info.Env(), RetryEintr([&] { return write(fd, b.data, b.length); }));
+}
+
+template <int (*Get)(int, sockaddr*, socklen_t*)>
+Napi::Value GetName(Info info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  sockaddr_storage sa;
+  std::memset(&sa, 0, sizeof(sa));
+  socklen_t len = sizeof(sa);
+  if (Get(fd, reinterpret_cast<sockaddr*>(&sa), &len) < 0) return Napi::Number::New(env, -errno);
+  return FormatAddress(env, sa, len);
+}
+
+Napi::Value GetSockOpt(Info info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int level = static_cast<int>(IntArg(info, 1, "level", 0, INT_MAX));
+  int opt = static_cast<int>(IntArg(info, 2, "option", 0, INT_MAX));
+  if (info.Length() > 3 && !info[3].IsUndefined()) {  // buflen given: the raw option bytes
+    size_t buflen = static_cast<size_t>(IntArg(info, 3, "buflen", 1, 1024));
+    std::vector<char> buf(buflen);
+    socklen_t len = static_cast<socklen_t>(buflen);
+    if (getsockopt(fd, level, opt, buf.data(), &len) < 0) return Napi::Number::New(env, -errno);
+    return Napi::Buffer<char>::Copy(env, buf.data(), len);
+  }
+  // Integer options; SO_LINGER's struct reads as its first int (l_onoff), as Python does.
+  union { int i; linger l; } value;
+  std::memset(&value, 0, sizeof(value));
+  socklen_t len = sizeof(value);
+  if (getsockopt(fd, level, opt, &value, &len) < 0) return Napi::Number::New(env, -errno);
+  // The value is returned boxed in an array so that a negative option value is not read as -errno.
+  Napi::Array a = Napi::Array::New(env, 1);
+  a.Set(0u, Napi::Number::New(env, value.i));
+  return a;
+}
+
+Napi::Value SetSockOpt(Info info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int level = static_cast<int>(IntArg(info, 1, "level", 0, INT_MAX));
+  int opt = static_cast<int>(IntArg(info, 2, "option", 0, INT_MAX));
+  if (info.Length() > 3 && info[3].IsBoolean()) {
+    int v = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
+    return Result(env, setsockopt(fd, level, opt, &v, sizeof(v)));
+  }
+  if (info.Length() > 3 && info[3].IsNumber()) {
+    int v = static_cast<int>(IntArg(info, 3, "value", INT_MIN, INT_MAX));
+    return Result(env, setsockopt(fd, level, opt, &v, sizeof(v)));
+  }
+  Bytes b = BytesArg(info, 3, "value");
+  return Result(env, setsockopt(fd, level, opt, b.data, static_cast<socklen_t>(b.length)));
+}
+
+Napi::Value Shutdown(Info info) {
+  int fd = FdArg(info, 0);
+  int how = static_cast<int>(IntArg(info, 1, "how", 0, 2));
+  return Result(info.Env(), shutdown(fd, how));
+}
+
+Napi::Value Close(Info info) {
+  int fd = FdArg(info, 0);
+  // Stop and release the fd's poll handle first: a closed number is soon reused.
+  PollerForget(info.Env(), fd);
+  // Never retried on EINTR: on Linux the descriptor is gone either way.
+  int r = close(fd);
+  if (r < 0 && errno == EINTR) r = 0;
+  return Result(info.Env(), r);
+}
+
+Napi::Value Dup(Info info) {
+  int fd = FdArg(info, 0);
+  return Result(info.Env(), fcntl(fd, F_DUPFD_CLOEXEC, 0));
+}
+
+Napi::Value SetBlocking(Info info) {
+  int fd = FdArg(info, 0);
+  if (info.Length() < 2 || !info[1].IsBoolean()) throw Napi::TypeError::New(info.Env(), "flag must be a boolean");
+  bool blocking = info[1].As<Napi::Boolean>().Value();
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return Result(info.Env(), -1);
+  fl = blocking ? (fl & ~O_NONBLOCK) : (fl | O_NONBLOCK);
+  return Result(info.Env(), fcntl(fd, F_SETFL, fl));
+}
+
+// Bit 0: O_NONBLOCK is set; bit 1: FD_CLOEXEC is set. Or -errno.
+Napi::Value FdFlags(Info info) {
+  int fd = FdArg(info, 0);
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return Result(info.Env(), -1);
+  int fdfl = fcntl(fd, F_GETFD);
+  if (fdfl < 0) return Result(info.Env(), -1);
+  return Napi::Number::New(info.Env(), ((fl & O_NONBLOCK) ? 1 : 0) | ((fdfl & FD_CLOEXEC) ? 2 : 0));
+}
+
+// Readiness of one descriptor now, without waiting: poll(2) revents, or -errno.
+Napi::Value PollNow(Info info) {
+  int fd = FdArg(info, 0);
+  int events = static_cast<int>(IntArg(info, 1, "events", 0, 0xffff));
+  pollfd p{fd, static_cast<short>(events), 0};
+  int r = RetryEintr([&] { return poll(&p, 1, 0); });
+  return Result(info.Env(), r < 0 ? r : p.revents);
+}
+
+}  // namespace
+
+void InitSocket(Napi::Env env, Napi::Object exports) {
+  exports.Set("socket", Napi::Function::New(env, Socket, "socket"));
+  exports.Set("socketpair", Napi::Function::New(env, SocketPair, "socketpair"));
+  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
+  exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
+  exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
+  exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
+  exports.Set("send", Napi::Function::New(env, Send, "send"));
+  exports.Set("sendto", Napi::Function::New(env, SendTo, "sendto"));
+  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
+  exports.Set("recvfrom", Napi::Function::New(env, RecvFrom, "recvfrom"));
+  exports.Set("read", Napi::Function::New(env, Read, "read"));
+  exports.Set("write", Napi::Function::New(env, Write, "write"));
+  exports.Set("getsockname", Napi::Function::New(env, GetName<getsockname>, "getsockname"));
+  exports.Set("getpeername", Napi::Function::New(env, GetName<getpeername>, "getpeername"));
+  exports.Set("getsockopt", Napi::Function::New(env, GetSockOpt, "getsockopt"));
+  exports.Set("setsockopt", Napi::Function::New(env, SetSockOpt, "setsockopt"));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+  exports.Set("setBlocking", Napi::Function::New(env, SetBlocking, "setBlocking"));
+  exports.Set("fdFlags", Napi::Function::New(env, FdFlags, "fdFlags"));
+  exports.Set("pollNow", Napi::Function::New(env, PollNow, "pollNow"));
+}
+
+}  // namespace asyncore

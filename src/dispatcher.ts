@@ -1,0 +1,386 @@
+// Dispatcher and DispatcherWithSend: asyncore's channel classes over a Socket.
+import { AF_INET, AF_INET6, IPPROTO_TCP, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY } from "./constants.js";
+import { type Address, resolveAddress, toNativeAddress } from "./address.js";
+import {
+  DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, WOULD_BLOCK, systemError,
+} from "./errors.js";
+import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
+import { type Transport, Socket, checkBytes, checkInt, kConnectNative, kTryRecv, kTrySend } from "./socket.js";
+import { compactTraceback } from "./traceback.js";
+import type { NativeAddress } from "./native.js";
+
+const EMPTY = Buffer.alloc(0);
+
+export class Dispatcher implements Channel {
+  debug = false;
+  connected = false;
+  accepting = false;
+  connecting = false;
+  closing = false;
+  addr: Address | null = null;
+  socket: Socket | Transport | null = null;
+  ignoreLogTypes: Set<string> = new Set(["warning"]);
+  /**
+   * TCP_NODELAY on the TCP sockets this dispatcher connects or accepts (default true): without it,
+   * a reply sent in pieces waits ~40 ms for the peer's delayed ACK. Set false for Nagle's algorithm.
+   */
+  tcpNoDelay = true;
+
+  _map: SocketMap;
+  _fileno: number | null = null;
+  // A name lookup for connect() in flight (Hold), or its failure waiting to be reported.
+  _lookup: "pending" | null = null;
+  _lookupError: unknown = null;
+
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    if (map !== undefined && map !== null && !(map instanceof Map)) throw new TypeError("map must be a Map");
+    if (sock !== undefined && sock !== null && !(sock instanceof Socket)) throw new TypeError("sock must be a Socket");
+    this._map = map ?? socketMap;
+    if (sock) {
+      // Non-blocking just in case it came from a blocking source.
+      sock.setblocking(false);
+      this.setSocket(sock, map ?? undefined);
+      this.connected = true;
+      try {
+        this.addr = sock.getpeername();
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "ENOTCONN" || code === "EINVAL") {
+          this.connected = false;  // an unconnected socket: fine
+        } else {
+          this.delChannel(map ?? undefined);  // broken in some unknown way: do not poll it
+          throw err;
+        }
+      }
+    }
+  }
+
+  toString(): string {
+    const status = [this.constructor.name];
+    if (this.accepting && this.addr) status.push("listening");
+    else if (this.connected) status.push("connected");
+    if (this.addr !== null) status.push(typeof this.addr === "string" ? JSON.stringify(this.addr) : `${this.addr[0]}:${this.addr[1]}`);
+    return `<${status.join(" ")} fd=${this._fileno ?? "closed"}>`;
+  }
+
+  fileno(): number | null {
+    return this._fileno;
+  }
+
+  addChannel(map?: SocketMap): void {
+    if (this._fileno === null) throw new TypeError("addChannel(): the dispatcher has no socket");
+    (map ?? this._map).set(this._fileno, this);
+    wake();
+  }
+
+  delChannel(map?: SocketMap): void {
+    const fd = this._fileno;
+    const m = map ?? this._map;
+    if (fd !== null && m.get(fd) === this) {
+      m.delete(fd);
+      wake();
+    }
+    this._fileno = null;
+  }
+
+  createSocket(family: number = AF_INET, type: number = SOCK_STREAM): void {
+    const sock = new Socket(family, type);
+    sock.setblocking(false);
+    this.setSocket(sock);
+  }
+
+  setSocket(sock: Socket, map?: SocketMap): void {
+    if (!(sock instanceof Socket)) throw new TypeError("sock must be a Socket");
+    this.socket = sock;
+    this._fileno = sock.fileno();
+    this.addChannel(map);
+  }
+
+  setReuseAddr(): void {
+    try {
+      const s = this.#sock("setsockopt");
+      s.setsockopt(SOL_SOCKET, SO_REUSEADDR, s.getsockopt(SOL_SOCKET, SO_REUSEADDR) | 1);
+    } catch {
+      // as in Python: a socket that cannot reuse addresses still works
+    }
+  }
+
+  readable(): boolean {
+    return true;
+  }
+
+  writable(): boolean {
+    return true;
+  }
+
+  listen(backlog: number): void {
+    checkInt(backlog, "backlog", -0x80000000);
+    this.accepting = true;
+    this.#sock("listen").listen(backlog);
+  }
+
+  bind(address: Address): void {
+    this.addr = address;
+    this.#sock("bind").bind(address);
+  }
+
+  /** Starts connecting without blocking; a host name is looked up first, off the loop's thread. */
+  connect(address: Address): void {
+    const sock = this.#sock("connect");
+    const native = toNativeAddress(sock.family, address);  // throws on a bad shape, now
+    this.connected = false;
+    this.connecting = true;
+    this.#noDelay(sock);
+    if (native !== null) {
+      this.#connectTo(sock, native, address);
+      return;
+    }
+    this.addr = address;
+    this._lookup = "pending";
+    resolveAddress(sock.family, address).then(
+      (resolved) => {
+        if (this.socket !== sock || sock.fileno() < 0) return;  // closed meanwhile
+        this._lookup = null;
+        try {
+          this.#connectTo(sock, resolved, address);
+        } catch (err) {
+          this._lookupError = err;
+        }
+        wake();
+      },
+      (err: unknown) => {
+        this._lookup = null;
+        this._lookupError = err;
+        wake();
+      },
+    );
+  }
+
+  #connectTo(sock: Socket, native: NativeAddress, address: Address): void {
+    const err = sock[kConnectNative](native);
+    if (err === EINPROGRESS || err === EALREADY || err === EWOULDBLOCK) {
+      this.addr = address;
+      return;
+    }
+    if (err === 0 || err === EISCONN) {
+      this.addr = address;
+      this.handleConnectEvent();
+      return;
+    }
+    throw systemError(err, "connect", `${native[1]}${native[0] === AF_INET || native[0] === AF_INET6 ? `:${native[2]}` : ""}`);
+  }
+
+  [kPollState](): PollState {
+    if (this._lookupError !== null) return PollState.ReadyNow;
+    return this._lookup === "pending" ? PollState.Hold : PollState.Normal;
+  }
+
+  #noDelay(sock: Socket): void {
+    if (!this.tcpNoDelay || sock.type !== SOCK_STREAM || (sock.family !== AF_INET && sock.family !== AF_INET6)) return;
+    try {
+      sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
+    } catch {
+      // not every stream socket is TCP (a raw proto given by the user): nothing to switch off
+    }
+  }
+
+  /** A pending connection and its peer's address, or null when none is pending. */
+  accept(): [Socket, Address] | null {
+    const sock = this.#sock("accept");
+    let pair: [Socket, Address];
+    try {
+      pair = sock.accept();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ECONNABORTED") return null;
+      throw err;
+    }
+    this.#noDelay(pair[0]);
+    return pair;
+  }
+
+  /** Bytes the kernel took; 0 when it would block; on a disconnect: handleClose() and 0. */
+  send(data: Uint8Array): number {
+    checkBytes(data);
+    const r = this.#transport("send")[kTrySend](data);
+    if (r >= 0) return r;
+    const err = systemError(r, "send");
+    if (WOULD_BLOCK.has(err.code)) return 0;
+    if (DISCONNECTED.has(err.code)) {
+      this.handleClose();
+      return 0;
+    }
+    throw err;
+  }
+
+  /** At most `bufferSize` bytes; an empty Buffer at end of stream, after handleClose(). */
+  recv(bufferSize: number): Buffer {
+    checkInt(bufferSize, "bufferSize");
+    const r = this.#transport("recv")[kTryRecv](bufferSize);
+    if (typeof r !== "number") {
+      if (r.length === 0 && bufferSize > 0) this.handleClose();  // a closed connection reads as empty
+      return r;
+    }
+    const err = systemError(r, "recv");
+    if (DISCONNECTED.has(err.code)) {
+      this.handleClose();
+      return EMPTY;
+    }
+    throw err;
+  }
+
+  close(): void {
+    this.connected = false;
+    this.accepting = false;
+    this.connecting = false;
+    this._lookup = null;
+    this._lookupError = null;
+    this.delChannel();
+    if (this.socket !== null) {
+      try {
+        this.socket.close();
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== "ENOTCONN" && code !== "EBADF") throw err;
+      }
+    }
+  }
+
+  log(message: unknown): void {
+    process.stderr.write(`log: ${String(message)}\n`);
+  }
+
+  logInfo(message: unknown, type = "info"): void {
+    if (!this.ignoreLogTypes.has(type)) process.stdout.write(`${type}: ${String(message)}\n`);
+  }
+
+  handleReadEvent(): void {
+    if (this.accepting) {
+      // listening sockets never connect: they spawn connected ones
+      this.handleAccept();
+    } else if (!this.connected) {
+      if (this.connecting) this.handleConnectEvent();
+      this.handleRead();
+    } else {
+      this.handleRead();
+    }
+  }
+
+  handleConnectEvent(): void {
+    if (this._lookupError !== null) {
+      const err = this._lookupError;
+      this._lookupError = null;
+      throw err;
+    }
+    const sock = this.#sock("getsockopt");
+    const err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
+    if (err !== 0) throw systemError(err, "connect");
+    this.handleConnect();
+    this.connected = true;
+    this.connecting = false;
+  }
+
+  handleWriteEvent(): void {
+    if (this.accepting) return;  // a listening socket cannot be written: ignore the event
+    if (!this.connected && this.connecting) this.handleConnectEvent();
+    this.handleWrite();
+  }
+
+  handleExptEvent(): void {
+    // An exceptional condition is an error (close, as a read of nothing would) or OOB data.
+    const sock = this.socket;
+    const err = sock instanceof Socket ? sock.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
+    if (err !== 0) this.handleClose();
+    else this.handleExpt();
+  }
+
+  handleError(err: unknown): void {
+    const [, name, message, info] = compactTraceback(err);
+    let self: string;
+    try {
+      self = String(this);
+    } catch {
+      self = `<${this.constructor.name} (toString failed)>`;
+    }
+    this.logInfo(`uncaptured exception, closing channel ${self} (${name}:${message} ${info})`, "error");
+    this.handleClose();
+  }
+
+  handleExpt(): void {
+    this.logInfo("unhandled incoming priority event", "warning");
+  }
+
+  handleRead(): void {
+    this.logInfo("unhandled read event", "warning");
+  }
+
+  handleWrite(): void {
+    this.logInfo("unhandled write event", "warning");
+  }
+
+  handleConnect(): void {
+    this.logInfo("unhandled connect event", "warning");
+  }
+
+  handleAccept(): void {
+    const pair = this.accept();
+    if (pair !== null) this.handleAccepted(pair[0], pair[1]);
+  }
+
+  handleAccepted(sock: Socket, _addr: Address): void {
+    sock.close();
+    this.logInfo("unhandled accepted event", "warning");
+  }
+
+  handleClose(): void {
+    this.logInfo("unhandled close event", "warning");
+    this.close();
+  }
+
+  #transport(syscall: string): Transport {
+    if (this.socket === null) throw systemError(EBADF, syscall, "(the dispatcher has no socket)");
+    return this.socket;
+  }
+
+  #sock(syscall: string): Socket {
+    const s = this.#transport(syscall);
+    if (!(s instanceof Socket)) throw new TypeError(`${syscall}() needs a socket, and this dispatcher wraps a file`);
+    return s;
+  }
+}
+
+/** A Dispatcher whose send() queues what the kernel does not take at once. */
+export class DispatcherWithSend extends Dispatcher {
+  outBuffer: Buffer = EMPTY;
+
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    super(sock, map);
+  }
+
+  initiateSend(): void {
+    const n = super.send(this.outBuffer);
+    this.outBuffer = n >= this.outBuffer.length ? EMPTY : this.outBuffer.subarray(n);
+  }
+
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  override writable(): boolean {
+    return !this.connected || this.outBuffer.length > 0;
+  }
+
+  /** Queues `data` and sends what the kernel takes now; the rest goes when the socket is writable. */
+  override send(data: Uint8Array): number {
+    checkBytes(data);
+    if (this.debug) this.logInfo(`sending ${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")}`);
+    const queued = this.outBuffer.length === 0;
+    const chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.outBuffer = queued ? chunk : Buffer.concat([this.outBuffer, chunk]);
+    this.initiateSend();
+    // What stays queued must not change under us if the caller reuses its buffer.
+    if (queued && this.outBuffer.length > 0 && this.outBuffer.buffer === chunk.buffer) this.outBuffer = Buffer.from(this.outBuffer);
+    if (this.outBuffer.length > 0) wake();
+    return data.length;
+  }
+}

@@ -1,0 +1,76 @@
+// Every error the library raises for a failed system call is built here, in Node's shape:
+// `code` ("EADDRINUSE"), `errno` (negative, as Node's own), `syscall`.
+import os from "node:os";
+import util from "node:util";
+
+/** Node's system-error shape. */
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  address?: string;
+  port?: number;
+}
+
+const E = os.constants.errno;
+
+/** Builds the Error for a failed call; `errno` may be given positive or negative. */
+export function systemError(errno: number, syscall: string, detail?: string): SystemError {
+  const negative = -Math.abs(errno);
+  let code: string;
+  try {
+    code = util.getSystemErrorName(negative);
+  } catch {
+    code = `Unknown system error ${negative}`;
+  }
+  const text = strerror(Math.abs(errno));
+  const err = new Error(`${syscall} ${code}: ${text}${detail ? ` ${detail}` : ""}`) as SystemError;
+  err.code = code;
+  err.errno = negative;
+  err.syscall = syscall;
+  return err;
+}
+
+/** The text for an errno (positive or negative); never empty. */
+export function strerror(errno: number): string {
+  if (typeof errno !== "number" || !Number.isInteger(errno)) return `Unknown error ${String(errno)}`;
+  const entry = util.getSystemErrorMap().get(-Math.abs(errno));
+  if (entry) return entry[1];
+  return `Unknown error ${errno}`;
+}
+
+/** True when `err` is a system error whose code is one of `codes`. */
+export function hasCode(err: unknown, codes: ReadonlySet<string>): boolean {
+  return typeof err === "object" && err !== null && codes.has((err as { code?: unknown }).code as string);
+}
+
+/** Would-block: the call may succeed later. */
+export const WOULD_BLOCK: ReadonlySet<string> = new Set(["EAGAIN", "EWOULDBLOCK"]);
+/** The peer is gone: a send or recv that fails with these closes the channel (asyncore's _DISCONNECTED). */
+export const DISCONNECTED: ReadonlySet<string> = new Set(["ECONNRESET", "ENOTCONN", "ESHUTDOWN", "ECONNABORTED", "EPIPE", "EBADF"]);
+
+export const EAGAIN = E.EAGAIN;
+export const EWOULDBLOCK = E.EWOULDBLOCK;
+export const EINPROGRESS = E.EINPROGRESS;
+export const EALREADY = E.EALREADY;
+export const EISCONN = E.EISCONN;
+export const EBADF = E.EBADF;
+export const ECONNABORTED = E.ECONNABORTED;
+export const ENOTCONN = E.ENOTCONN;
+export const EINVAL = E.EINVAL;
+
+/** The operation on a closed socket. */
+export function closedError(syscall: string): SystemError {
+  return systemError(EBADF, syscall);
+}
+
+/**
+ * Thrown by a handler to stop `loop()`: it rejects the loop's promise instead of going to
+ * the channel's handleError().
+ */
+export class ExitNow extends Error {
+  constructor(message?: string) {
+    super(message);
+    this.name = "ExitNow";
+  }
+}

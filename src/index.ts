@@ -1,0 +1,11 @@
+// The `asyncore` entry point: the loop, the dispatchers, the socket layer and its constants.
+export * from "./constants.js";
+export { type Address } from "./address.js";
+export { ExitNow, strerror, type SystemError } from "./errors.js";
+export { Socket, socketpair } from "./socket.js";
+export {
+  type Channel, type LoopOptions, type SocketMap, closeAll, exception, loop, poll, poll2, poll3, read, readwrite, socketMap, wake, write,
+} from "./loop.js";
+export { compactTraceback } from "./traceback.js";
+export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
+export { FileDispatcher, FileWrapper } from "./file-dispatcher.js";

@@ -1,0 +1,324 @@
+// loop(), poll(), poll2() and the per-event helpers: asyncore's reactor over the native poller.
+//
+// A pass asks every channel present at its start for readable()/writable(), tells the poller the
+// masks that changed, waits for one libuv turn's worth of readiness (or the timeout), then calls
+// the handlers in map order: select-style (all reads, then writes, then exceptional events) or
+// poll-style (per channel: read, write, priority, hang-up). A channel closed during the pass gets
+// no further calls in it, even if a new channel takes over its descriptor number.
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from "./constants.js";
+import { DISCONNECTED, ExitNow, hasCode } from "./errors.js";
+import * as poller from "./poller.js";
+
+/** What loop() calls on the objects of a map. Dispatcher implements it. */
+export interface Channel {
+  readable(): boolean;
+  writable(): boolean;
+  accepting?: boolean;
+  handleReadEvent(): void;
+  handleWriteEvent(): void;
+  handleExptEvent(): void;
+  handleError(err: unknown): void;
+  handleClose(): void;
+  close?(): void;
+  /** Internal: how the loop should poll this channel now (see PollState). */
+  [kPollState]?(): PollState;
+}
+
+export type SocketMap = Map<number, Channel>;
+
+/** Internal protocol: a channel that waits for a name lookup is not polled; one that failed is ready. */
+export const kPollState = Symbol("asyncore.pollState");
+export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2 }
+
+/** The default map: every dispatcher created without a map of its own joins it. */
+export const socketMap: SocketMap = new Map();
+
+function isReraised(err: unknown): boolean {
+  return err instanceof ExitNow;
+}
+
+/** Calls obj.handleReadEvent(); an error (other than ExitNow) goes to obj.handleError(err). */
+export function read(obj: Channel): void {
+  try {
+    obj.handleReadEvent();
+  } catch (err) {
+    if (isReraised(err)) throw err;
+    obj.handleError(err);
+  }
+}
+
+export function write(obj: Channel): void {
+  try {
+    obj.handleWriteEvent();
+  } catch (err) {
+    if (isReraised(err)) throw err;
+    obj.handleError(err);
+  }
+}
+
+export function exception(obj: Channel): void {
+  try {
+    obj.handleExptEvent();
+  } catch (err) {
+    if (isReraised(err)) throw err;
+    obj.handleError(err);
+  }
+}
+
+/**
+ * Poll-style dispatch of `flags` (POLL* bits) to `obj`. `alive` tells whether obj is still open
+ * between steps (the loop passes its own check; standalone calls check nothing).
+ */
+export function readwrite(obj: Channel, flags: number, alive: (obj: Channel) => boolean = () => true): void {
+  try {
+    if (flags & POLLIN) obj.handleReadEvent();
+    if (flags & POLLOUT && alive(obj)) obj.handleWriteEvent();
+    if (flags & POLLPRI && alive(obj)) obj.handleExptEvent();
+    if (flags & (POLLHUP | POLLERR | POLLNVAL) && alive(obj)) obj.handleClose();
+  } catch (err) {
+    if (isReraised(err)) throw err;
+    if (hasCode(err, DISCONNECTED)) obj.handleClose();
+    else obj.handleError(err);
+  }
+}
+
+// ---- one pass -----------------------------------------------------------------------------
+
+const READ_WANTED = 1;
+const WRITE_WANTED = 2;
+
+// Reused between passes: the channels present at the start of the pass, their fds and wants.
+let passChannels: Channel[] = [];
+let passFds = new Int32Array(256);
+let passWants = new Uint8Array(256);
+let passCount = 0;
+let passMap: SocketMap = socketMap;
+let passUsePoll = false;
+let passImmediate = false;
+let ready = new Int32Array(1024);  // revents by fd during dispatch
+
+let dispatching = false;
+
+function grow(): void {
+  const fds = new Int32Array(passFds.length * 2);
+  fds.set(passFds);
+  passFds = fds;
+  const wants = new Uint8Array(passWants.length * 2);
+  wants.set(passWants);
+  passWants = wants;
+}
+
+function collect(obj: Channel, fd: number): void {
+  const r = obj.readable();
+  const w = obj.writable() && !obj.accepting;
+  let mask: number;
+  if (passUsePoll) mask = (r ? POLLIN | POLLPRI : 0) | (w ? POLLOUT : 0);
+  else mask = (r ? POLLIN : 0) | (w ? POLLOUT : 0) | (r || w ? POLLPRI : 0);
+  const state = obj[kPollState]?.() ?? PollState.Normal;
+  if (state === PollState.Hold) mask = 0;
+  else if (state === PollState.ReadyNow) passImmediate = true;
+  poller.setInterest(fd, mask);
+  if (passCount === passFds.length) grow();
+  passChannels[passCount] = obj;
+  passFds[passCount] = fd;
+  passWants[passCount] = (r ? READ_WANTED : 0) | (w ? WRITE_WANTED : 0) | (state === PollState.ReadyNow ? 4 : 0);
+  passCount++;
+}
+
+/** Is the i-th channel of the pass still the one in the map under its fd? */
+function aliveAt(i: number): boolean {
+  return passMap.get(passFds[i]!) === passChannels[i];
+}
+
+const aliveObj = (obj: Channel): boolean => {
+  for (let i = 0; i < passCount; i++) if (passChannels[i] === obj) return aliveAt(i);
+  return false;
+};
+
+function dispatch(count: number, events: Int32Array): void {
+  for (let i = 0; i < count; i++) {
+    const fd = events[2 * i]!;
+    if (fd >= ready.length) {
+      const grown = new Int32Array(Math.max(fd + 1, ready.length * 2));
+      grown.set(ready);
+      ready = grown;
+    }
+    ready[fd] = events[2 * i + 1]!;
+  }
+  try {
+    // A channel whose name lookup failed is ready as select() reports a failed socket.
+    for (let i = 0; i < passCount; i++) if (passWants[i]! & 4) ready[passFds[i]!] |= POLLIN | POLLOUT;
+    if (passUsePoll) {
+      for (let i = 0; i < passCount; i++) {
+        const flags = ready[passFds[i]!]!;
+        if (flags !== 0 && aliveAt(i)) readwrite(passChannels[i]!, flags, aliveObj);
+      }
+    } else {
+      // select(): a socket with an error or hang-up is readable and writable.
+      for (let i = 0; i < passCount; i++) {
+        if (passWants[i]! & READ_WANTED && ready[passFds[i]!]! & (POLLIN | POLLHUP | POLLERR | POLLNVAL) && aliveAt(i)) read(passChannels[i]!);
+      }
+      for (let i = 0; i < passCount; i++) {
+        if (passWants[i]! & WRITE_WANTED && ready[passFds[i]!]! & (POLLOUT | POLLERR | POLLNVAL) && aliveAt(i)) write(passChannels[i]!);
+      }
+      for (let i = 0; i < passCount; i++) {
+        if (ready[passFds[i]!]! & POLLPRI && aliveAt(i)) exception(passChannels[i]!);
+      }
+    }
+  } finally {
+    // Readiness for descriptors that no channel of this pass owns: stop watching them.
+    for (let i = 0; i < count; i++) {
+      const fd = events[2 * i]!;
+      ready[fd] = 0;
+    }
+    for (let i = 0; i < passCount; i++) ready[passFds[i]!] = 0;
+    for (let i = 0; i < count; i++) {
+      const fd = events[2 * i]!;
+      if (!passMap.has(fd)) poller.setInterest(fd, 0);
+    }
+    passChannels.fill(undefined as unknown as Channel, 0, passCount);
+    passCount = 0;
+  }
+}
+
+// Passes run one at a time; a pass asked for while another waits starts when it ends.
+interface PassRequest { map: SocketMap; timeout: number | null; usePoll: boolean; done: (err?: unknown) => void }
+const queue: PassRequest[] = [];
+
+function startPass(req: PassRequest): void {
+  passMap = req.map;
+  passUsePoll = req.usePoll;
+  passImmediate = false;
+  passCount = 0;
+  try {
+    dispatching = true;  // readable()/writable() run inside the pass
+    req.map.forEach(collect);
+  } catch (err) {
+    passChannels.fill(undefined as unknown as Channel, 0, passCount);
+    passCount = 0;
+    dispatching = false;
+    req.done(err);
+    next();
+    return;
+  } finally {
+    dispatching = false;
+  }
+  poller.wait(passImmediate ? 0 : req.timeout, (count, events) => {
+    let error: unknown;
+    dispatching = true;
+    try {
+      dispatch(count, events);
+    } catch (err) {
+      error = err ?? new Error("a handler threw a nullish value");
+    } finally {
+      dispatching = false;
+    }
+    req.done(error);
+    next();
+  });
+}
+
+function next(): void {
+  if (poller.isWaiting() || queue.length === 0) return;
+  startPass(queue.shift()!);
+}
+
+function runPass(req: PassRequest): void {
+  if (poller.isWaiting() || dispatching) queue.push(req);
+  else startPass(req);
+}
+
+/** A nudge from outside a pass (a timer, a promise): the pending wait ends so the next pass sees the change. */
+export function wake(): void {
+  if (!dispatching) poller.wake();
+}
+
+function checkTimeout(timeout: unknown, fallback: number): number | null {
+  if (timeout === undefined) return fallback;
+  if (timeout === null || timeout === Infinity) return null;
+  if (typeof timeout !== "number") throw new TypeError(`timeout must be a number (seconds), got ${typeof timeout}`);
+  if (Number.isNaN(timeout) || timeout < 0) throw new RangeError(`timeout must be a non-negative number of seconds, got ${timeout}`);
+  return timeout;
+}
+
+function checkMap(map: unknown): SocketMap {
+  if (map === undefined || map === null) return socketMap;
+  if (!(map instanceof Map)) throw new TypeError("map must be a Map of fd to channel");
+  return map as SocketMap;
+}
+
+function onePass(timeout: number | null, map: SocketMap, usePoll: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    runPass({ map, timeout, usePoll, done: (err) => (err === undefined ? resolve() : reject(err)) });
+  });
+}
+
+/** One select-style pass: waits up to `timeout` seconds (default 0) and dispatches what is ready. */
+export function poll(timeout?: number | null, map?: SocketMap): Promise<void> {
+  try {
+    return onePass(checkTimeout(timeout, 0), checkMap(map), false);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** One poll-style pass. */
+export function poll2(timeout?: number | null, map?: SocketMap): Promise<void> {
+  try {
+    return onePass(checkTimeout(timeout, 0), checkMap(map), true);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Python's name for poll2. */
+export const poll3 = poll2;
+
+export interface LoopOptions {
+  /** Seconds each pass waits at most (default 30; null waits without limit). */
+  timeout?: number | null;
+  /** Poll-style passes instead of select-style ones. */
+  usePoll?: boolean;
+  map?: SocketMap;
+  /** Stop after this many passes (null: until the map is empty). */
+  count?: number | null;
+}
+
+/** Runs passes until the map is empty or `count` passes are done. */
+export function loop(options: LoopOptions = {}): Promise<void> {
+  try {
+    if (typeof options !== "object" || options === null) throw new TypeError("loop() takes an options object");
+    const timeout = checkTimeout(options.timeout, 30);
+    const map = checkMap(options.map);
+    const usePoll = options.usePoll ?? false;
+    if (typeof usePoll !== "boolean") throw new TypeError("usePoll must be a boolean");
+    let count = options.count ?? null;
+    if (count !== null && (typeof count !== "number" || Number.isNaN(count))) throw new TypeError("count must be a number or null");
+    return new Promise((resolve, reject) => {
+      const step = (err?: unknown): void => {
+        if (err !== undefined) return reject(err);
+        if (map.size === 0 || (count !== null && count <= 0)) return resolve();
+        if (count !== null) count--;
+        runPass({ map, timeout, usePoll, done: step });
+      };
+      step();
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Closes every channel of `map` (default socketMap) and empties it. */
+export function closeAll(map?: SocketMap, ignoreAll = false): void {
+  const m = checkMap(map);
+  for (const obj of [...m.values()]) {
+    try {
+      obj.close?.();
+    } catch (err) {
+      if (isReraised(err)) throw err;
+      if ((err as { code?: unknown })?.code === "EBADF") continue;
+      if (!ignoreAll) throw err;
+    }
+  }
+  m.clear();
+}

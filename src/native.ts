@@ -1,0 +1,58 @@
+// The one module that loads the compiled addon. Everything native goes through `binding`.
+// System calls return their result or a negative errno (never throw for a failed call): the
+// Error is built by src/errors.ts, so would-block on the hot path costs no exception.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+/** An address as the addon takes it: family, host (numeric) or AF_UNIX path, port, flowinfo, scope id. */
+export type NativeAddress = readonly [family: number, host: string, port: number, flowinfo: number, scopeId: number];
+/** What the addon returns for an address: [host, port(, flowinfo, scopeId)], an AF_UNIX path, or null. */
+export type RawAddress = [string, number, ...number[]] | string | null;
+
+export interface NativePoller {
+  /** Registers the function that receives each harvest: `count` pairs [fd, revents] in `events`. */
+  init(callback: (count: number, events: Int32Array) => void): void;
+  /** Applies `nchanges` [fd, POLL* mask] pairs from `changes`, then waits (ms; < 0 without limit). */
+  wait(timeoutMs: number, changes: Int32Array, nchanges: number): void;
+  /** Ends a pending wait at the next libuv turn. */
+  wake(): void;
+  /** How many descriptors have a poll handle (tests, leak checks). */
+  watching(): number;
+}
+
+export interface NativeBinding {
+  constants: Record<string, number>;
+  socket(family: number, type: number, proto: number): number;
+  socketpair(family: number, type: number, proto: number): [number, number] | number;
+  bind(fd: number, ...address: NativeAddress): number;
+  listen(fd: number, backlog: number): number;
+  connect(fd: number, ...address: NativeAddress): number;
+  accept(fd: number): [number, RawAddress] | number;
+  send(fd: number, data: ArrayBufferView, flags: number): number;
+  sendto(fd: number, data: ArrayBufferView, flags: number, ...address: NativeAddress): number;
+  recv(fd: number, n: number, flags: number): Buffer | number;
+  recvfrom(fd: number, n: number, flags: number): [Buffer, RawAddress] | number;
+  read(fd: number, n: number): Buffer | number;
+  write(fd: number, data: ArrayBufferView): number;
+  getsockname(fd: number): RawAddress | number;
+  getpeername(fd: number): RawAddress | number;
+  /** [value] for an integer option, a Buffer when `buflen` is given, or -errno. */
+  getsockopt(fd: number, level: number, option: number, buflen?: number): [number] | Buffer | number;
+  setsockopt(fd: number, level: number, option: number, value: number | boolean | ArrayBufferView): number;
+  shutdown(fd: number, how: number): number;
+  close(fd: number): number;
+  dup(fd: number): number;
+  setBlocking(fd: number, blocking: boolean): number;
+  /** Bit 0: O_NONBLOCK, bit 1: FD_CLOEXEC; or -errno. */
+  fdFlags(fd: number): number;
+  /** poll(2) revents of one descriptor right now, or -errno. */
+  pollNow(fd: number, events: number): number;
+  poller: NativePoller;
+}
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const load = require("node-gyp-build") as (dir: string) => unknown;
+
+export const binding = load(root) as NativeBinding;

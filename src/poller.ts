@@ -1,0 +1,72 @@
+// The JavaScript side of the native poller: interest masks per descriptor, sent to the addon only
+// when they change, and one harvest per libuv turn. One poller per thread (the addon keeps one per
+// Node environment, so Worker threads each have their own).
+import { binding } from "./native.js";
+import { POLLNVAL } from "./constants.js";
+
+type Harvest = (count: number, events: Int32Array) => void;
+
+let interest = new Int32Array(1024);  // the mask the addon watches, by fd
+let changes = new Int32Array(256);    // [fd, mask] pairs to send with the next wait
+let nchanges = 0;
+let onHarvest: Harvest | null = null;
+
+binding.poller.init((count, events) => {
+  const deliver = onHarvest;
+  onHarvest = null;
+  // A descriptor the addon could not watch has no watch: forget its mask too.
+  for (let i = 0; i < count; i++) if (events[2 * i + 1]! & POLLNVAL) interest[events[2 * i]!] = 0;
+  deliver?.(count, events);
+});
+
+/** Asks for `mask` (POLLIN | POLLOUT | POLLPRI) on `fd` from the next wait on. */
+export function setInterest(fd: number, mask: number): void {
+  if (fd >= interest.length) {
+    const grown = new Int32Array(Math.max(fd + 1, interest.length * 2));
+    grown.set(interest);
+    interest = grown;
+  }
+  if (interest[fd] === mask) return;
+  interest[fd] = mask;
+  if (2 * nchanges + 2 > changes.length) {
+    const grown = new Int32Array(changes.length * 2);
+    grown.set(changes);
+    changes = grown;
+  }
+  changes[2 * nchanges] = fd;
+  changes[2 * nchanges + 1] = mask;
+  nchanges++;
+}
+
+/** True while a wait is pending (its harvest has not been delivered yet). */
+export function isWaiting(): boolean {
+  return onHarvest !== null;
+}
+
+/**
+ * Waits up to `timeout` seconds (null: no limit) for readiness of the descriptors with an
+ * interest, then calls `harvest` once with every [fd, revents] pair of that libuv turn.
+ */
+export function wait(timeout: number | null, harvest: Harvest): void {
+  if (onHarvest !== null) throw new Error("poller: a wait is already pending");
+  const ms = timeout === null ? -1 : timeout * 1000;
+  binding.poller.wait(ms, changes, nchanges);
+  nchanges = 0;
+  onHarvest = harvest;
+}
+
+/** Ends a pending wait at the next turn of Node's loop (no-op when nothing waits). */
+export function wake(): void {
+  if (onHarvest !== null) binding.poller.wake();
+}
+
+/** Closes a descriptor: its watch is stopped and released first, then the fd is closed. */
+export function closeFd(fd: number): number {
+  if (fd < interest.length) interest[fd] = 0;
+  return binding.close(fd);
+}
+
+/** How many descriptors the addon has a poll handle for. */
+export function watching(): number {
+  return binding.poller.watching();
+}

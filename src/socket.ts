@@ -1,0 +1,231 @@
+// class Socket: a real non-blocking, close-on-exec BSD socket on a file descriptor, as Python's
+// socket.socket is to asyncore. Failed calls throw Node-shaped system errors (src/errors.ts).
+import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from "./constants.js";
+import { type Address, fromRawAddress, toNativeAddressSync } from "./address.js";
+import { closedError, systemError, EBADF } from "./errors.js";
+import { binding } from "./native.js";
+import { closeFd } from "./poller.js";
+import type { NativeAddress } from "./native.js";
+
+/** Internal fast paths used by dispatchers: -errno instead of a thrown error. */
+export const kTrySend = Symbol("asyncore.trySend");
+export const kTryRecv = Symbol("asyncore.tryRecv");
+/** Internal: connect to an already resolved native address; 0 or a positive errno. */
+export const kConnectNative = Symbol("asyncore.connectNative");
+
+/** What a dispatcher needs of its socket (Socket or FileWrapper). */
+export interface Transport {
+  fileno(): number;
+  close(): void;
+  [kTrySend](data: Uint8Array): number;
+  [kTryRecv](n: number): Buffer | number;
+}
+
+// A Socket collected while still open closes its descriptor and warns, as Python does.
+const unclosed = new FinalizationRegistry<number>((fd) => {
+  closeFd(fd);
+  process.emitWarning(`unclosed socket fd=${fd}: a Socket was garbage-collected while open`, "ResourceWarning");
+});
+
+export function checkInt(value: unknown, what: string, min = 0, max = 0x7fffffff): number {
+  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${what} must be an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+export function checkBytes(data: unknown, what = "data"): Uint8Array {
+  if (!(data instanceof Uint8Array)) {
+    throw new TypeError(`${what} must be a Buffer or Uint8Array, got ${data === null ? "null" : typeof data}`);
+  }
+  return data;
+}
+
+function check(result: number, syscall: string): number {
+  if (result < 0) throw systemError(result, syscall);
+  return result;
+}
+
+export class Socket implements Transport {
+  readonly family: number;
+  readonly type: number;
+  readonly proto: number;
+  #fd: number;
+
+  /** A new socket, or (with `fileno`) one that takes over an existing descriptor. */
+  constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno: number | null = null) {
+    checkInt(family, "family");
+    checkInt(type, "type");
+    checkInt(proto, "proto");
+    this.family = family;
+    this.type = type;
+    this.proto = proto;
+    this.#fd = fileno === null ? check(binding.socket(family, type, proto), "socket") : checkInt(fileno, "fileno");
+    unclosed.register(this, this.#fd, this);
+  }
+
+  #open(syscall: string): number {
+    if (this.#fd < 0) throw closedError(syscall);
+    return this.#fd;
+  }
+
+  fileno(): number {
+    return this.#fd;
+  }
+
+  bind(address: Address): void {
+    const fd = this.#open("bind");
+    const native = toNativeAddressSync(this.family, address, true);
+    const r = binding.bind(fd, ...native);
+    if (r < 0) throw systemError(r, "bind", describe(native));
+  }
+
+  listen(backlog = 128): void {
+    check(binding.listen(this.#open("listen"), checkInt(backlog, "backlog", -0x80000000)), "listen");
+  }
+
+  /** A connection and its peer's address; throws code EAGAIN when none is pending. */
+  accept(): [Socket, Address] {
+    const r = binding.accept(this.#open("accept"));
+    if (typeof r === "number") throw systemError(r, "accept");
+    return [new Socket(this.family, this.type, this.proto, r[0]), fromRawAddress(r[1])];
+  }
+
+  /** Starts connecting; a non-blocking socket throws code EINPROGRESS, as Python's does. */
+  connect(address: Address): void {
+    const err = this.connectEx(address);
+    if (err !== 0) throw systemError(err, "connect", describe(toNativeAddressSync(this.family, address)));
+  }
+
+  /** 0 or a positive errno (EINPROGRESS while a non-blocking connect goes on). */
+  connectEx(address: Address): number {
+    return this[kConnectNative](toNativeAddressSync(this.family, address));
+  }
+
+  [kConnectNative](native: NativeAddress): number {
+    const r = binding.connect(this.#open("connect"), ...native);
+    return r < 0 ? -r : 0;
+  }
+
+  send(data: Uint8Array, flags = 0): number {
+    return check(binding.send(this.#open("send"), checkBytes(data), checkInt(flags, "flags")), "send");
+  }
+
+  sendall(data: Uint8Array, flags = 0): void {
+    let view = checkBytes(data);
+    while (view.length > 0) view = view.subarray(this.send(view, flags));
+  }
+
+  sendto(data: Uint8Array, address: Address): number {
+    const fd = this.#open("sendto");
+    return check(binding.sendto(fd, checkBytes(data), 0, ...toNativeAddressSync(this.family, address)), "sendto");
+  }
+
+  recv(bufferSize: number, flags = 0): Buffer {
+    const r = binding.recv(this.#open("recv"), checkInt(bufferSize, "bufferSize"), checkInt(flags, "flags"));
+    if (typeof r === "number") throw systemError(r, "recv");
+    return r;
+  }
+
+  recvfrom(bufferSize: number, flags = 0): [Buffer, Address] {
+    const r = binding.recvfrom(this.#open("recvfrom"), checkInt(bufferSize, "bufferSize"), checkInt(flags, "flags"));
+    if (typeof r === "number") throw systemError(r, "recvfrom");
+    return [r[0], fromRawAddress(r[1])];
+  }
+
+  getsockname(): Address {
+    const r = binding.getsockname(this.#open("getsockname"));
+    if (typeof r === "number") throw systemError(r, "getsockname");
+    return fromRawAddress(r);
+  }
+
+  getpeername(): Address {
+    const r = binding.getpeername(this.#open("getpeername"));
+    if (typeof r === "number") throw systemError(r, "getpeername");
+    return fromRawAddress(r);
+  }
+
+  /** An integer option; with `buflen`, the option's raw bytes. */
+  getsockopt(level: number, option: number): number;
+  getsockopt(level: number, option: number, buflen: number): Buffer;
+  getsockopt(level: number, option: number, buflen?: number): number | Buffer {
+    const fd = this.#open("getsockopt");
+    const r = binding.getsockopt(fd, checkInt(level, "level"), checkInt(option, "option"),
+      buflen === undefined ? undefined : checkInt(buflen, "buflen", 1, 1024));
+    if (typeof r === "number") throw systemError(r, "getsockopt");
+    return Buffer.isBuffer(r) ? r : r[0];
+  }
+
+  setsockopt(level: number, option: number, value: number | boolean | Uint8Array): void {
+    const fd = this.#open("setsockopt");
+    if (typeof value === "number") checkInt(value, "value", -0x80000000);
+    else if (typeof value !== "boolean") checkBytes(value, "value");
+    check(binding.setsockopt(fd, checkInt(level, "level"), checkInt(option, "option"), value), "setsockopt");
+  }
+
+  setblocking(flag: boolean): void {
+    if (typeof flag !== "boolean") throw new TypeError("flag must be a boolean");
+    check(binding.setBlocking(this.#open("setblocking"), flag), "fcntl");
+  }
+
+  /** 0 when non-blocking, null when blocking (these sockets have no timeouts of their own). */
+  gettimeout(): number | null {
+    return check(binding.fdFlags(this.#open("fcntl")), "fcntl") & 1 ? 0 : null;
+  }
+
+  /** False: close-on-exec is set, as on every socket made here. */
+  getInheritable(): boolean {
+    return (check(binding.fdFlags(this.#open("fcntl")), "fcntl") & 2) === 0;
+  }
+
+  /** The socket's pending error (SO_ERROR), cleared by reading it: 0 when none. */
+  pendingError(): number {
+    return this.getsockopt(SOL_SOCKET, SO_ERROR);
+  }
+
+  shutdown(how: number): void {
+    check(binding.shutdown(this.#open("shutdown"), checkInt(how, "how", 0, 2)), "shutdown");
+  }
+
+  /** Closes the descriptor; closing twice is harmless. */
+  close(): void {
+    const fd = this.#fd;
+    if (fd < 0) return;
+    this.#fd = -1;  // first, so that nothing can use the number once the kernel reuses it
+    unclosed.unregister(this);
+    check(closeFd(fd), "close");
+  }
+
+  /** Gives up the descriptor without closing it; the Socket is closed from then on. */
+  detach(): number {
+    const fd = this.#fd;
+    this.#fd = -1;
+    unclosed.unregister(this);
+    return fd;
+  }
+
+  [kTrySend](data: Uint8Array): number {
+    return this.#fd < 0 ? -EBADF : binding.send(this.#fd, data, 0);
+  }
+
+  [kTryRecv](n: number): Buffer | number {
+    return this.#fd < 0 ? -EBADF : binding.recv(this.#fd, n, 0);
+  }
+
+  toString(): string {
+    const kind = this.family === AF_INET ? "AF_INET" : this.family === AF_INET6 ? "AF_INET6" : this.family === AF_UNIX ? "AF_UNIX" : this.family;
+    return `<Socket fd=${this.#fd} family=${kind} type=${this.type}>`;
+  }
+}
+
+/** A connected pair of sockets (AF_UNIX by default). */
+export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto = 0): [Socket, Socket] {
+  const r = binding.socketpair(checkInt(family, "family"), checkInt(type, "type"), checkInt(proto, "proto"));
+  if (typeof r === "number") throw systemError(r, "socketpair");
+  return [new Socket(family, type, proto, r[0]), new Socket(family, type, proto, r[1])];
+}
+
+function describe(native: NativeAddress): string {
+  return native[0] === AF_UNIX ? native[1] : `${native[1]}:${native[2]}`;
+}
