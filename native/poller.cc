@@ -1,11 +1,17 @@
 // The poller holds only descriptors and poll handles, never protocol state.
 //
-// A wait: JavaScript calls wait(timeout, changes) with the interest masks that changed since the
-// last pass. Each watch's poll callback records readiness; the check handle (run once per libuv
-// turn, after the poll phase) hands everything recorded in that turn to JavaScript in one call, so
-// one pass sees every descriptor that is ready, as one select() or poll() return would. The
-// timeout is a libuv timer; timeout 0, an expired timer or wake() start an idle handle so that the
-// poll phase does not block and the check handle delivers in the same turn.
+// A wait: JavaScript calls wait(timeout, changes, n) with the interest masks that changed since
+// the last pass. Readiness recorded during libuv's poll phase is handed to JavaScript by the check
+// handle (run once per libuv turn, after the poll phase) in one call, so one pass sees every
+// descriptor that is ready, as one select() or poll() return would. The timeout is a libuv timer;
+// timeout 0, an expired timer or wake() start an idle handle so that the poll phase does not block
+// and the check handle delivers in the same turn.
+//
+// Two backends, chosen once per environment:
+//  - "epoll" (Linux, the default): a private epoll set watched by ONE uv_poll_t. Mask changes are
+//    one epoll_ctl each, revents are exact (POLLHUP, POLLERR), and pollNow() harvests without a
+//    libuv round trip, which lets a busy loop run several passes per turn of Node's loop.
+//  - "uv" (everywhere): one heap-allocated uv_poll_t per watched descriptor.
 //
 // Only the check handle is referenced, and only while a wait is pending: when nothing waits,
 // nothing here keeps the process alive. A watch that fires while nothing waits is stopped (level
@@ -14,11 +20,16 @@
 #include "args.h"
 
 #include <poll.h>
+#include <unistd.h>
 #include <uv.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include <algorithm>
 #include <climits>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace asyncore {
@@ -26,25 +37,30 @@ namespace {
 
 struct PollerState;
 
+// "uv" backend: one watch per descriptor.
 struct Watch {
   uv_poll_t handle;
   PollerState* state = nullptr;
   int fd = -1;
-  int want = 0;          // POLL* interest that JavaScript asked for
-  int started = 0;       // UV_* events libuv watches now (0: stopped)
-  int revents = 0;       // POLL* readiness recorded for the next delivery
-  bool queued = false;   // in state->ready
+  int want = 0;            // POLL* interest that JavaScript asked for
+  int started = 0;         // UV_* events libuv watches now (0: stopped)
+  int revents = 0;         // POLL* readiness recorded for the next delivery
+  bool queued = false;     // in state->ready
   bool suspended = false;  // in state->suspended: to restart at the next wait
-  bool always = false;   // epoll cannot watch this fd (a regular file): ready, as poll(2) says
 };
+
+// A descriptor that neither backend can watch (a regular file): ready, as poll(2) reports it.
+struct AlwaysReady {
+  int fd;
+  int want;
+};
+
+enum class Backend { kUv, kEpoll };
 
 struct PollerState {
   napi_env env = nullptr;
   uv_loop_t* loop = nullptr;
-  std::vector<Watch*> by_fd;
-  std::vector<Watch*> ready;
-  std::vector<Watch*> suspended;
-  std::vector<int> invalid;      // fds that could not be watched: delivered as POLLNVAL
+  Backend backend = Backend::kUv;
   uv_timer_t timer;
   uv_idle_t idle;
   uv_check_t check;
@@ -57,13 +73,68 @@ struct PollerState {
   std::unique_ptr<Napi::AsyncContext> context;
   napi_async_cleanup_hook_handle cleanup = nullptr;
   int closing = 0;               // handles whose close callback is still due (teardown)
+  std::vector<int> invalid;      // fds that could not be watched: delivered as POLLNVAL
+  std::vector<AlwaysReady> always;
+
+  // "uv" backend
+  std::vector<Watch*> by_fd;
+  std::vector<Watch*> ready;
+  std::vector<Watch*> suspended;
+
+  // "epoll" backend
+  int epfd = -1;
+  uv_poll_t* ep_handle = nullptr;  // watches epfd
+  bool ep_started = false;
+  bool ep_ready = false;           // epfd was readable during this turn's poll phase
+  std::vector<uint8_t> registered; // by fd: the POLL* mask in the epoll set (0: not in it)
+  size_t registered_count = 0;
 };
 
 void NoFinalize(Napi::Env, PollerState*) {}
 
-PollerState* GetState(napi_env env) {
-  return Napi::Env(env).GetInstanceData<PollerState>();
+PollerState* GetState(napi_env env) { return Napi::Env(env).GetInstanceData<PollerState>(); }
+
+// For the functions JavaScript calls: the state, or a clear error once the environment is ending.
+PollerState* LiveState(const Napi::CallbackInfo& info) {
+  PollerState* s = GetState(info.Env());
+  if (s == nullptr) throw Napi::Error::New(info.Env(), "poller: the environment is shutting down");
+  return s;
 }
+
+template <typename T>
+void Erase(std::vector<T>& v, const T& x) { v.erase(std::remove(v.begin(), v.end(), x), v.end()); }
+
+void OnIdle(uv_idle_t*) {}
+
+void OnTimer(uv_timer_t* timer) {
+  PollerState* s = static_cast<PollerState*>(timer->data);
+  s->expired = true;
+  uv_idle_start(&s->idle, OnIdle);  // the poll phase of this turn must not block
+}
+
+void SetAlways(PollerState* s, int fd, int want) {
+  for (AlwaysReady& a : s->always)
+    if (a.fd == fd) {
+      a.want = want;
+      return;
+    }
+  s->always.push_back({fd, want});
+}
+
+bool ForgetAlways(PollerState* s, int fd) {
+  auto it = std::find_if(s->always.begin(), s->always.end(), [fd](const AlwaysReady& a) { return a.fd == fd; });
+  if (it == s->always.end()) return false;
+  s->always.erase(it);
+  return true;
+}
+
+bool AnyAlways(PollerState* s) {
+  for (const AlwaysReady& a : s->always)
+    if (a.want) return true;
+  return false;
+}
+
+// ---- "uv" backend --------------------------------------------------------------------------
 
 int ToUv(int want) {
   return ((want & POLLIN) ? UV_READABLE : 0) | ((want & POLLOUT) ? UV_WRITABLE : 0) |
@@ -90,9 +161,7 @@ void Suspend(PollerState* s, Watch* w) {
   }
 }
 
-void Erase(std::vector<Watch*>& v, Watch* w) { v.erase(std::remove(v.begin(), v.end(), w), v.end()); }
-
-void OnPoll(uv_poll_t* handle, int status, int events) {
+void OnWatchPoll(uv_poll_t* handle, int status, int events) {
   Watch* w = static_cast<Watch*>(handle->data);
   PollerState* s = w->state;
   int revents;
@@ -115,74 +184,226 @@ void OnPoll(uv_poll_t* handle, int status, int events) {
   Queue(s, w, revents);
 }
 
-void OnIdle(uv_idle_t*) {}
-
-void OnTimer(uv_timer_t* timer) {
-  PollerState* s = static_cast<PollerState*>(timer->data);
-  s->expired = true;
-  uv_idle_start(&s->idle, OnIdle);  // the poll phase of this turn must not block
-}
-
-// Starts or stops libuv's watch so that it matches w->want. Failures become readiness.
-void Apply(PollerState* s, Watch* w) {
-  if (w->always) return;
+// Starts or stops libuv's watch so that it matches w->want. A failure becomes readiness.
+void ApplyWatch(PollerState* s, Watch* w) {
   int uv = ToUv(w->want);
   if (uv == w->started) return;
-  int err = uv ? uv_poll_start(&w->handle, uv, OnPoll) : uv_poll_stop(&w->handle);
+  int err = uv ? uv_poll_start(&w->handle, uv, OnWatchPoll) : uv_poll_stop(&w->handle);
   w->started = err == 0 ? uv : 0;
   if (err != 0) Queue(s, w, POLLERR);
 }
 
-Watch* GetOrCreateWatch(PollerState* s, int fd, int* init_error) {
-  if (static_cast<size_t>(fd) < s->by_fd.size() && s->by_fd[fd] != nullptr) return s->by_fd[fd];
-  Watch* w = new Watch();
-  w->state = s;
-  w->fd = fd;
-  int err = uv_poll_init(s->loop, &w->handle, fd);
-  if (err == UV_EPERM) {
-    w->always = true;  // regular files: always readable and writable, as poll(2) reports them
-  } else if (err != 0) {
-    delete w;
-    *init_error = err;
-    return nullptr;
-  } else {
-    w->handle.data = w;
-    uv_unref(reinterpret_cast<uv_handle_t*>(&w->handle));
-  }
-  if (s->by_fd.size() <= static_cast<size_t>(fd)) s->by_fd.resize(static_cast<size_t>(fd) + 1, nullptr);
-  s->by_fd[fd] = w;
-  return w;
+void OnWatchClosed(uv_handle_t* handle) { delete static_cast<Watch*>(handle->data); }
+
+void ReleaseWatch(PollerState* s, Watch* w, uv_close_cb cb) {
+  s->by_fd[w->fd] = nullptr;
+  if (w->queued) Erase(s->ready, w);
+  if (w->suspended) Erase(s->suspended, w);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), cb);  // stops it; freed in the callback
 }
 
-void Deliver(PollerState* s) {
-  Napi::Env env(s->env);
-  Napi::HandleScope scope(env);
-  size_t count = s->ready.size() + s->invalid.size();
-  if (count > s->events_capacity || s->events.IsEmpty()) {
-    size_t cap = std::max<size_t>({count, s->events_capacity * 2, 64});
-    Napi::Int32Array arr = Napi::Int32Array::New(env, cap * 2);
-    s->events.Reset(arr, 1);
-    s->events_data = arr.Data();
-    s->events_capacity = cap;
+void UvSetInterest(PollerState* s, int fd, int want) {
+  Watch* w = static_cast<size_t>(fd) < s->by_fd.size() ? s->by_fd[fd] : nullptr;
+  if (w == nullptr) {
+    if (want == 0) return;
+    w = new Watch();
+    w->state = s;
+    w->fd = fd;
+    int err = uv_poll_init(s->loop, &w->handle, fd);
+    if (err != 0) {
+      delete w;
+      if (err == UV_EPERM) SetAlways(s, fd, want);
+      else s->invalid.push_back(fd);  // EBADF, or watched by another handle
+      return;
+    }
+    w->handle.data = w;
+    uv_unref(reinterpret_cast<uv_handle_t*>(&w->handle));
+    if (s->by_fd.size() <= static_cast<size_t>(fd)) s->by_fd.resize(static_cast<size_t>(fd) + 1, nullptr);
+    s->by_fd[fd] = w;
   }
-  for (size_t i = 0; i < count; i++) {
+  w->want = want;
+  ApplyWatch(s, w);
+}
+
+void UvArm(PollerState* s) {
+  for (Watch* w : s->suspended) {
+    w->suspended = false;
+    ApplyWatch(s, w);
+  }
+  s->suspended.clear();
+}
+
+size_t UvHarvest(PollerState* s, size_t room) {
+  size_t n = std::min(room, s->ready.size());
+  for (size_t i = 0; i < n; i++) {
     Watch* w = s->ready[i];
     s->events_data[2 * i] = w->fd;
     s->events_data[2 * i + 1] = w->revents;
     w->revents = 0;
     w->queued = false;
   }
-  for (size_t i = 0; i < s->invalid.size(); i++) {
-    s->events_data[2 * (s->ready.size() + i)] = s->invalid[i];
-    s->events_data[2 * (s->ready.size() + i) + 1] = POLLNVAL;
+  s->ready.erase(s->ready.begin(), s->ready.begin() + static_cast<std::ptrdiff_t>(n));
+  return n;
+}
+
+// ---- "epoll" backend -----------------------------------------------------------------------
+#ifdef __linux__
+
+uint32_t ToEpoll(int want) {
+  uint32_t ev = 0;
+  if (want & POLLIN) ev |= EPOLLIN;
+  if (want & POLLOUT) ev |= EPOLLOUT;
+  if (want & POLLPRI) ev |= EPOLLPRI;
+  return ev;
+}
+
+int FromEpoll(uint32_t ev) {
+  return ((ev & EPOLLIN) ? POLLIN : 0) | ((ev & EPOLLOUT) ? POLLOUT : 0) | ((ev & EPOLLPRI) ? POLLPRI : 0) |
+         ((ev & EPOLLERR) ? POLLERR : 0) | ((ev & EPOLLHUP) ? POLLHUP : 0);
+}
+
+void OnEpollReadable(uv_poll_t* handle, int status, int) {
+  PollerState* s = static_cast<PollerState*>(handle->data);
+  if (!s->waiting || status < 0) {
+    uv_poll_stop(handle);  // nothing waits: stop, or libuv would report it every turn
+    s->ep_started = false;
+    if (status < 0) s->ep_ready = true;
+    return;
   }
-  s->ready.clear();
+  s->ep_ready = true;
+}
+
+void EpollSetInterest(PollerState* s, int fd, int want) {
+  if (s->registered.size() <= static_cast<size_t>(fd)) s->registered.resize(static_cast<size_t>(fd) + 1, 0);
+  uint8_t cur = s->registered[fd];
+  if (cur == want) return;
+  epoll_event ev{};
+  ev.events = ToEpoll(want);
+  ev.data.fd = fd;
+  if (want == 0) {
+    if (cur) epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, &ev);  // an unwanted fd must not report HUP/ERR
+    ForgetAlways(s, fd);
+    s->registered[fd] = 0;
+    if (cur) s->registered_count--;
+    return;
+  }
+  int r = epoll_ctl(s->epfd, cur ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+  if (r < 0 && errno == EEXIST) r = epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev);
+  if (r < 0 && errno == ENOENT) r = epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+  if (r < 0) {
+    if (errno == EPERM) {
+      SetAlways(s, fd, want);
+    } else {
+      s->invalid.push_back(fd);
+    }
+    if (cur) s->registered_count--;
+    s->registered[fd] = 0;
+    return;
+  }
+  if (!cur) s->registered_count++;
+  s->registered[fd] = static_cast<uint8_t>(want);
+}
+
+void EpollForget(PollerState* s, int fd) {
+  ForgetAlways(s, fd);
+  if (static_cast<size_t>(fd) >= s->registered.size() || s->registered[fd] == 0) return;
+  epoll_event ev{};
+  epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, &ev);
+  s->registered[fd] = 0;
+  s->registered_count--;
+}
+
+void EpollArm(PollerState* s) {
+  if (s->ep_started) return;
+  if (uv_poll_start(s->ep_handle, UV_READABLE, OnEpollReadable) == 0) s->ep_started = true;
+}
+
+size_t EpollHarvest(PollerState* s, size_t room) {
+  s->ep_ready = false;
+  if (room == 0 || s->registered_count == 0) return 0;
+  thread_local std::vector<epoll_event> buf;
+  if (buf.size() < room) buf.resize(room);
+  int n = RetryEintr([&] { return epoll_wait(s->epfd, buf.data(), static_cast<int>(room), 0); });
+  if (n <= 0) return 0;
+  for (int i = 0; i < n; i++) {
+    s->events_data[2 * i] = buf[i].data.fd;
+    s->events_data[2 * i + 1] = FromEpoll(buf[i].events);
+  }
+  return static_cast<size_t>(n);
+}
+
+#endif  // __linux__
+
+// ---- common --------------------------------------------------------------------------------
+
+void SetInterest(PollerState* s, int fd, int want) {
+#ifdef __linux__
+  if (s->backend == Backend::kEpoll) return EpollSetInterest(s, fd, want);
+#endif
+  if (want == 0) ForgetAlways(s, fd);
+  UvSetInterest(s, fd, want);
+}
+
+// Writes what is ready now into the events array; returns the number of [fd, revents] pairs.
+size_t Harvest(PollerState* s) {
+  size_t extra = s->invalid.size() + s->always.size();
+  size_t room = s->events_capacity > extra ? s->events_capacity - extra : 0;
+  size_t n;
+#ifdef __linux__
+  if (s->backend == Backend::kEpoll) n = EpollHarvest(s, room);
+  else
+#endif
+    n = UvHarvest(s, room);
+  for (const AlwaysReady& a : s->always) {
+    if (!a.want || n >= s->events_capacity) continue;
+    s->events_data[2 * n] = a.fd;
+    s->events_data[2 * n + 1] = a.want & (POLLIN | POLLOUT);
+    n++;
+  }
+  for (int fd : s->invalid) {
+    if (n >= s->events_capacity) break;
+    s->events_data[2 * n] = fd;
+    s->events_data[2 * n + 1] = POLLNVAL;
+    n++;
+  }
   s->invalid.clear();
+  return n;
+}
+
+// The events array holds at least `pairs` pairs (it is replaced, so JavaScript is handed the new one).
+void EnsureCapacity(PollerState* s, Napi::Env env, size_t pairs) {
+  if (pairs <= s->events_capacity && !s->events.IsEmpty()) return;
+  size_t cap = std::max<size_t>({pairs, s->events_capacity * 2, 64});
+  Napi::Int32Array arr = Napi::Int32Array::New(env, cap * 2);
+  s->events.Reset(arr, 1);
+  s->events_data = arr.Data();
+  s->events_capacity = cap;
+}
+
+size_t Pending(PollerState* s) {
+  size_t n = s->invalid.size() + s->always.size();
+  return n + (s->backend == Backend::kEpoll ? s->registered_count : s->ready.size());
+}
+
+bool HasWork(PollerState* s) {
+  if (s->expired || !s->invalid.empty() || AnyAlways(s)) return true;
+  return s->backend == Backend::kEpoll ? s->ep_ready : !s->ready.empty();
+}
+
+void EndWait(PollerState* s) {
   s->waiting = false;
   s->expired = false;
   uv_timer_stop(&s->timer);
   uv_idle_stop(&s->idle);
   uv_unref(reinterpret_cast<uv_handle_t*>(&s->check));
+}
+
+void Deliver(PollerState* s) {
+  Napi::Env env(s->env);
+  Napi::HandleScope scope(env);
+  EnsureCapacity(s, env, Pending(s));
+  size_t count = Harvest(s);
+  EndWait(s);
   try {
     s->callback.MakeCallback(env.Global(), {Napi::Number::New(env, static_cast<double>(count)), s->events.Value()},
                              *s->context);
@@ -194,66 +415,55 @@ void Deliver(PollerState* s) {
 
 void OnCheck(uv_check_t* check) {
   PollerState* s = static_cast<PollerState*>(check->data);
-  if (!s->waiting) return;
-  for (Watch* w : s->by_fd)
-    if (w != nullptr && w->always && w->want) Queue(s, w, w->want & (POLLIN | POLLOUT));
-  if (s->ready.empty() && s->invalid.empty() && !s->expired) return;
-  Deliver(s);
+  if (s->waiting && HasWork(s)) Deliver(s);
 }
 
-// init(callback): callback(count, events) receives each harvest.
+void ApplyChanges(const Napi::CallbackInfo& info, PollerState* s, size_t at) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= at || !info[at].IsTypedArray() ||
+      info[at].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "changes must be an Int32Array");
+  Napi::Int32Array changes = info[at].As<Napi::Int32Array>();
+  size_t n = static_cast<size_t>(IntArg(info, at + 1, "nchanges", 0, static_cast<int64_t>(changes.ElementLength() / 2)));
+  const int32_t* c = changes.Data();
+  for (size_t i = 0; i < n; i++) {
+    if (c[2 * i] < 0) throw Napi::RangeError::New(env, "changes: fd out of range");
+    SetInterest(s, c[2 * i], c[2 * i + 1] & (POLLIN | POLLOUT | POLLPRI));
+  }
+}
+
+// init(callback): callback(count, events) receives each harvest. Returns the backend's name.
 Napi::Value Init(const Napi::CallbackInfo& info) {
-  PollerState* s = GetState(info.Env());
+  PollerState* s = LiveState(info);
   s->callback = Napi::Persistent(FunctionArg(info, 0, "callback"));
-  return info.Env().Undefined();
+  EnsureCapacity(s, info.Env(), 64);
+  return Napi::String::New(info.Env(), s->backend == Backend::kEpoll ? "epoll" : "uv");
 }
 
-// wait(timeoutMs, changes, nchanges): timeoutMs < 0 waits without limit; changes holds
-// [fd, pollMask] pairs (POLLIN, POLLOUT, POLLPRI; 0 stops watching the fd).
+void CheckReady(const Napi::CallbackInfo& info, PollerState* s) {
+  if (s->callback.IsEmpty()) throw Napi::Error::New(info.Env(), "poller: init() was not called");
+  if (s->waiting) throw Napi::Error::New(info.Env(), "poller: a wait is already pending");
+}
+
+// wait(timeoutMs, changes, nchanges): applies the [fd, POLL* mask] pairs (0 stops watching the
+// fd), then waits; timeoutMs < 0 waits without limit. The harvest goes to the init() callback.
 Napi::Value Wait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  PollerState* s = GetState(env);
-  if (s->callback.IsEmpty()) throw Napi::Error::New(env, "poller: init() was not called");
-  if (s->waiting) throw Napi::Error::New(env, "poller: a wait is already pending");
+  PollerState* s = LiveState(info);
+  CheckReady(info, s);
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "timeout must be a number");
   double timeout = info[0].As<Napi::Number>().DoubleValue();
   if (timeout != timeout) throw Napi::RangeError::New(env, "timeout must not be NaN");
-  if (info.Length() < 2 || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(env, "changes must be an Int32Array");
-  Napi::Int32Array changes = info[1].As<Napi::Int32Array>();
-  size_t n = static_cast<size_t>(IntArg(info, 2, "nchanges", 0, static_cast<int64_t>(changes.ElementLength() / 2)));
-  for (size_t i = 0; i < n; i++) {
-    int fd = changes[2 * i];
-    int want = changes[2 * i + 1] & (POLLIN | POLLOUT | POLLPRI);
-    if (fd < 0) throw Napi::RangeError::New(env, "changes: fd out of range");
-    Watch* w = nullptr;
-    if (want == 0) {
-      if (static_cast<size_t>(fd) < s->by_fd.size()) w = s->by_fd[fd];
-      if (w == nullptr) continue;
-    } else {
-      int err = 0;
-      w = GetOrCreateWatch(s, fd, &err);
-      if (w == nullptr) {
-        // Not pollable (EBADF, or watched by another handle): reported as poll(2) reports it.
-        s->invalid.push_back(fd);
-        continue;
-      }
-    }
-    w->want = want;
-    Apply(s, w);
-  }
-  for (Watch* w : s->suspended) {
-    w->suspended = false;
-    Apply(s, w);
-  }
-  s->suspended.clear();
+  ApplyChanges(info, s, 1);
+#ifdef __linux__
+  if (s->backend == Backend::kEpoll) EpollArm(s);
+  else
+#endif
+    UvArm(s);
   s->waiting = true;
   s->expired = false;
   uv_ref(reinterpret_cast<uv_handle_t*>(&s->check));
-  bool always = false;
-  for (Watch* w : s->by_fd) always = always || (w != nullptr && w->always && w->want);
-  if (timeout == 0 || always || !s->ready.empty() || !s->invalid.empty()) {
+  if (timeout == 0 || HasWork(s)) {
     s->expired = timeout == 0;
     uv_idle_start(&s->idle, OnIdle);
   } else if (timeout > 0) {
@@ -264,9 +474,21 @@ Napi::Value Wait(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// pollNow(changes, nchanges): applies the changes and returns how many [fd, revents] pairs are
+// ready right now, written into the events array last handed to the callback ("epoll" only;
+// -1 on the "uv" backend, whose readiness only comes with a turn of libuv's loop).
+Napi::Value PollNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PollerState* s = LiveState(info);
+  CheckReady(info, s);
+  ApplyChanges(info, s, 0);
+  if (s->backend != Backend::kEpoll) return Napi::Number::New(env, -1);
+  return Napi::Number::New(env, static_cast<double>(Harvest(s)));
+}
+
 // wake(): ends the pending wait at the next turn, as if its timeout had expired.
 Napi::Value Wake(const Napi::CallbackInfo& info) {
-  PollerState* s = GetState(info.Env());
+  PollerState* s = LiveState(info);
   if (s->waiting) {
     s->expired = true;
     uv_idle_start(&s->idle, OnIdle);
@@ -274,39 +496,18 @@ Napi::Value Wake(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// watching(): the number of descriptors with a poll handle (for tests and leak checks).
+// watching(): how many descriptors are watched (for tests and leak checks).
 Napi::Value Watching(const Napi::CallbackInfo& info) {
-  PollerState* s = GetState(info.Env());
-  size_t n = 0;
+  PollerState* s = LiveState(info);
+  size_t n = s->always.size() + s->registered_count;
   for (Watch* w : s->by_fd) n += w != nullptr;
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
-void OnWatchClosed(uv_handle_t* handle) { delete static_cast<Watch*>(handle->data); }
-
-void ReleaseWatch(PollerState* s, Watch* w, uv_close_cb cb) {
-  s->by_fd[w->fd] = nullptr;
-  if (w->queued) Erase(s->ready, w);
-  if (w->suspended) Erase(s->suspended, w);
-  if (w->always) {
-    delete w;  // never initialised as a libuv handle
-    return;
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), cb);  // stops it; freed in the callback
-}
-
-}  // namespace
-
-void PollerForget(Napi::Env env, int fd) {
-  PollerState* s = GetState(env);
-  if (s == nullptr || static_cast<size_t>(fd) >= s->by_fd.size() || s->by_fd[fd] == nullptr) return;
-  ReleaseWatch(s, s->by_fd[fd], OnWatchClosed);
-}
-
-namespace {
-
 void FinishIfClosed(PollerState* s) {
   if (--s->closing > 0) return;
+  if (s->epfd >= 0) close(s->epfd);  // its poll handle is closed by now
+  delete s->ep_handle;
   napi_remove_async_cleanup_hook(s->cleanup);
   delete s;
 }
@@ -324,21 +525,43 @@ void AfterTeardownClose(uv_handle_t* handle) { FinishIfClosed(static_cast<Poller
 void Teardown(napi_async_cleanup_hook_handle hook, void* arg) {
   PollerState* s = static_cast<PollerState*>(arg);
   s->cleanup = hook;
+  Napi::Env(s->env).SetInstanceData<PollerState, NoFinalize>(nullptr);  // later calls see "shutting down"
   s->callback.Reset();
   s->events.Reset();
   s->context.reset();
-  s->closing = 3;
+  s->closing = 3 + (s->ep_handle != nullptr ? 1 : 0);
   for (Watch* w : std::vector<Watch*>(s->by_fd)) {
     if (w == nullptr) continue;
-    if (!w->always) s->closing++;
+    s->closing++;
     ReleaseWatch(s, w, OnWatchClosedTeardown);
   }
+  if (s->ep_handle != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(s->ep_handle), AfterTeardownClose);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->timer), AfterTeardownClose);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->idle), AfterTeardownClose);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->check), AfterTeardownClose);
 }
 
+// The backend: ASYNCORE_POLLER=uv or =epoll; epoll by default where there is one.
+Backend ChooseBackend() {
+  const char* want = getenv("ASYNCORE_POLLER");
+#ifdef __linux__
+  if (want == nullptr || std::string(want) != "uv") return Backend::kEpoll;
+#endif
+  (void)want;
+  return Backend::kUv;
+}
+
 }  // namespace
+
+void PollerForget(Napi::Env env, int fd) {
+  PollerState* s = GetState(env);
+  if (s == nullptr) return;
+#ifdef __linux__
+  if (s->backend == Backend::kEpoll) return EpollForget(s, fd);
+#endif
+  ForgetAlways(s, fd);
+  if (static_cast<size_t>(fd) < s->by_fd.size() && s->by_fd[fd] != nullptr) ReleaseWatch(s, s->by_fd[fd], OnWatchClosed);
+}
 
 void InitPoller(Napi::Env env, Napi::Object exports) {
   auto* s = new PollerState();
@@ -347,6 +570,23 @@ void InitPoller(Napi::Env env, Napi::Object exports) {
     delete s;
     throw Napi::Error::New(env, "poller: no libuv loop for this environment");
   }
+  s->backend = ChooseBackend();
+#ifdef __linux__
+  if (s->backend == Backend::kEpoll) {
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->ep_handle = new uv_poll_t();
+    if (s->epfd < 0 || uv_poll_init(s->loop, s->ep_handle, s->epfd) != 0) {
+      if (s->epfd >= 0) close(s->epfd);
+      s->epfd = -1;
+      delete s->ep_handle;
+      s->ep_handle = nullptr;
+      s->backend = Backend::kUv;  // fall back to the portable backend
+    } else {
+      s->ep_handle->data = s;
+      uv_unref(reinterpret_cast<uv_handle_t*>(s->ep_handle));
+    }
+  }
+#endif
   s->context = std::make_unique<Napi::AsyncContext>(env, "asyncore.poll");
   uv_timer_init(s->loop, &s->timer);
   uv_idle_init(s->loop, &s->idle);
@@ -362,6 +602,7 @@ void InitPoller(Napi::Env env, Napi::Object exports) {
   Napi::Object poller = Napi::Object::New(env);
   poller.Set("init", Napi::Function::New(env, Init, "init"));
   poller.Set("wait", Napi::Function::New(env, Wait, "wait"));
+  poller.Set("pollNow", Napi::Function::New(env, PollNow, "pollNow"));
   poller.Set("wake", Napi::Function::New(env, Wake, "wake"));
   poller.Set("watching", Napi::Function::New(env, Watching, "watching"));
   exports.Set("poller", poller);

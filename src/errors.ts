@@ -23,6 +23,8 @@ export function systemError(errno: number, syscall: string, detail?: string): Sy
   } catch {
     code = `Unknown system error ${negative}`;
   }
+  // libuv has no name for some errnos (EINPROGRESS among them): take the platform's own.
+  if (code.startsWith("Unknown")) code = ERRNO_NAMES.get(-negative) ?? code;
   const text = strerror(Math.abs(errno));
   const err = new Error(`${syscall} ${code}: ${text}${detail ? ` ${detail}` : ""}`) as SystemError;
   err.code = code;
@@ -33,11 +35,18 @@ export function systemError(errno: number, syscall: string, detail?: string): Sy
 
 /** The text for an errno (positive or negative); never empty. */
 export function strerror(errno: number): string {
-  if (typeof errno !== "number" || !Number.isInteger(errno)) return `Unknown error ${String(errno)}`;
+  if (typeof errno !== "number") throw new TypeError(`errno must be a number, got ${typeof errno}`);
+  if (!Number.isInteger(errno)) return `Unknown error ${String(errno)}`;
   const entry = util.getSystemErrorMap().get(-Math.abs(errno));
   if (entry) return entry[1];
-  return `Unknown error ${errno}`;
+  // As Python's _strerror: the errno's symbolic name when there is no text for it.
+  return ERRNO_NAMES.get(Math.abs(errno)) ?? `Unknown error ${errno}`;
 }
+
+/** Positive errno → its first symbolic name on this platform ("EINPROGRESS"). */
+const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(E).reverse().map(([name, value]) => [value, name] as const),
+);
 
 /** True when `err` is a system error whose code is one of `codes`. */
 export function hasCode(err: unknown, codes: ReadonlySet<string>): boolean {

@@ -185,6 +185,13 @@ function dispatch(count: number, events: Int32Array): void {
 interface PassRequest { map: SocketMap; timeout: number | null; usePoll: boolean; done: (err?: unknown) => void }
 const queue: PassRequest[] = [];
 
+// Fast passes: while passes find work, the next one asks the kernel directly (pollNow) instead of
+// waiting for a turn of Node's loop; after MAX_BURST of them in a row, a turn is taken anyway so
+// that timers and other I/O keep running.
+const MAX_BURST = 64;
+let burst = 0;
+let lastPassHadEvents = false;
+
 function startPass(req: PassRequest): void {
   passMap = req.map;
   passUsePoll = req.usePoll;
@@ -203,19 +210,34 @@ function startPass(req: PassRequest): void {
   } finally {
     dispatching = false;
   }
-  poller.wait(passImmediate ? 0 : req.timeout, (count, events) => {
-    let error: unknown;
-    dispatching = true;
-    try {
-      dispatch(count, events);
-    } catch (err) {
-      error = err ?? new Error("a handler threw a nullish value");
-    } finally {
-      dispatching = false;
+  const timeout = passImmediate ? 0 : req.timeout;
+  if (poller.canPollNow && burst < MAX_BURST && (timeout === 0 || lastPassHadEvents)) {
+    const count = poller.pollNow();
+    if (count > 0 || timeout === 0) {
+      burst++;
+      finishPass(req, count, poller.currentEvents());
+      return;
     }
-    req.done(error);
-    next();
+  }
+  poller.wait(timeout, (count, events) => {
+    burst = 0;
+    finishPass(req, count, events);
   });
+}
+
+function finishPass(req: PassRequest, count: number, events: Int32Array): void {
+  lastPassHadEvents = count > 0;
+  let error: unknown;
+  dispatching = true;
+  try {
+    dispatch(count, events);
+  } catch (err) {
+    error = err ?? new Error("a handler threw a nullish value");
+  } finally {
+    dispatching = false;
+  }
+  req.done(error);
+  next();
 }
 
 function next(): void {

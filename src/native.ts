@@ -11,10 +11,12 @@ export type NativeAddress = readonly [family: number, host: string, port: number
 export type RawAddress = [string, number, ...number[]] | string | null;
 
 export interface NativePoller {
-  /** Registers the function that receives each harvest: `count` pairs [fd, revents] in `events`. */
-  init(callback: (count: number, events: Int32Array) => void): void;
+  /** Registers the function that receives each harvest: `count` pairs [fd, revents] in `events`. Returns the backend's name. */
+  init(callback: (count: number, events: Int32Array) => void): string;
   /** Applies `nchanges` [fd, POLL* mask] pairs from `changes`, then waits (ms; < 0 without limit). */
   wait(timeoutMs: number, changes: Int32Array, nchanges: number): void;
+  /** Applies the changes; the number of pairs ready now (in the last events array), or -1 on the "uv" backend. */
+  pollNow(changes: Int32Array, nchanges: number): number;
   /** Ends a pending wait at the next libuv turn. */
   wake(): void;
   /** How many descriptors have a poll handle (tests, leak checks). */

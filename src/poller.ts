@@ -10,13 +10,20 @@ let interest = new Int32Array(1024);  // the mask the addon watches, by fd
 let changes = new Int32Array(256);    // [fd, mask] pairs to send with the next wait
 let nchanges = 0;
 let onHarvest: Harvest | null = null;
+let events: Int32Array = new Int32Array(0);
 
-binding.poller.init((count, events) => {
+// A descriptor the addon could not watch has no watch: forget its mask too.
+function forgetInvalid(count: number): void {
+  for (let i = 0; i < count; i++) if (events[2 * i + 1]! & POLLNVAL) interest[events[2 * i]!] = 0;
+}
+
+/** "epoll" (Linux: one epoll set, readiness also without a libuv turn) or "uv" (a uv_poll_t per fd). */
+export const backend: string = binding.poller.init((count, harvested) => {
   const deliver = onHarvest;
   onHarvest = null;
-  // A descriptor the addon could not watch has no watch: forget its mask too.
-  for (let i = 0; i < count; i++) if (events[2 * i + 1]! & POLLNVAL) interest[events[2 * i]!] = 0;
-  deliver?.(count, events);
+  events = harvested;
+  forgetInvalid(count);
+  deliver?.(count, harvested);
 });
 
 /** Asks for `mask` (POLLIN | POLLOUT | POLLPRI) on `fd` from the next wait on. */
@@ -53,6 +60,25 @@ export function wait(timeout: number | null, harvest: Harvest): void {
   binding.poller.wait(ms, changes, nchanges);
   nchanges = 0;
   onHarvest = harvest;
+}
+
+/** True where pollNow() can report readiness without a turn of Node's loop. */
+export const canPollNow = backend === "epoll";
+
+/**
+ * Sends the changed masks and returns how many [fd, revents] pairs are ready right now, in
+ * `currentEvents()`; -1 where the backend cannot tell without a turn of Node's loop.
+ */
+export function pollNow(): number {
+  const n = binding.poller.pollNow(changes, nchanges);
+  nchanges = 0;
+  if (n > 0) forgetInvalid(n);
+  return n;
+}
+
+/** The array the last harvest was written to. */
+export function currentEvents(): Int32Array {
+  return events;
 }
 
 /** Ends a pending wait at the next turn of Node's loop (no-op when nothing waits). */
