@@ -9,10 +9,12 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -55,27 +57,49 @@ int NewSocket(int family, int type, int proto) {
   return fd;
 }
 
-// A receive buffer reused by every recv: one Buffer of exactly the received size goes to JS.
-std::vector<char>& Scratch(size_t n) {
-  thread_local std::vector<char> scratch;
-  if (scratch.size() < n) scratch.resize(n);
-  return scratch;
-}
+// Receives go into a reused scratch block. A small result is copied into a Buffer of exactly its
+// size; a large one takes the block itself (no copy) and a new block is made for the next call.
+constexpr size_t kHandOver = 32 * 1024;
 constexpr size_t kMaxScratch = 1 << 20;
+
+struct Scratch {
+  char* data = nullptr;
+  size_t size = 0;
+  ~Scratch() { free(data); }
+  char* Get(size_t n) {
+    if (size < n) {
+      free(data);
+      data = static_cast<char*>(malloc(n));
+      size = data ? n : 0;
+    }
+    return data;
+  }
+  char* Release() {
+    char* d = data;
+    data = nullptr;
+    size = 0;
+    return d;
+  }
+};
+thread_local Scratch scratch;
+
+void FreeBlock(Napi::Env, char* data) { free(data); }
 
 // Receive up to n bytes with `recvfn(buf, n)`; returns a Buffer of what came, or -errno.
 template <typename F>
 Napi::Value ReceiveInto(Napi::Env env, size_t n, F recvfn) {
-  if (n > kMaxScratch) {  // large reads go straight into their own Buffer
+  if (n > kMaxScratch) {  // very large reads go straight into their own Buffer
     Napi::Buffer<char> buf = Napi::Buffer<char>::New(env, n);
     ssize_t r = RetryEintr([&] { return recvfn(buf.Data(), n); });
     if (r < 0) return Napi::Number::New(env, -errno);
     return static_cast<size_t>(r) == n ? buf : Napi::Buffer<char>::Copy(env, buf.Data(), r);
   }
-  char* data = Scratch(n).data();
+  char* data = scratch.Get(n < 4096 ? 4096 : n);
+  if (data == nullptr) throw Napi::Error::New(env, "recv: out of memory");
   ssize_t r = RetryEintr([&] { return recvfn(data, n); });
   if (r < 0) return Napi::Number::New(env, -errno);
-  return Napi::Buffer<char>::Copy(env, data, r);
+  if (static_cast<size_t>(r) < kHandOver) return Napi::Buffer<char>::Copy(env, data, r);
+  return Napi::Buffer<char>::New(env, scratch.Release(), static_cast<size_t>(r), FreeBlock);
 }
 
 size_t SizeArg(Info info, size_t i) { return static_cast<size_t>(IntArg(info, i, "bufsize", 0, INT_MAX)); }
@@ -166,6 +190,29 @@ Napi::Value Send(Info info) {
   Bytes b = BytesArg(info, 1, "data");
   int flags = FlagsArg(info, 2) | MSG_NOSIGNAL;
   return Result(info.Env(), RetryEintr([&] { return send(fd, b.data, b.length, flags); }));
+}
+
+// sendv(fd, buffers, count): one sendmsg() of the first `count` buffers (at most IOV_MAX).
+Napi::Value SendV(Info info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  if (info.Length() < 2 || !info[1].IsArray()) throw Napi::TypeError::New(env, "buffers must be an array");
+  Napi::Array list = info[1].As<Napi::Array>();
+  size_t count = static_cast<size_t>(IntArg(info, 2, "count", 0, list.Length()));
+  if (count > IOV_MAX) count = IOV_MAX;
+  thread_local std::vector<iovec> iov;
+  iov.resize(count);
+  for (size_t i = 0; i < count; i++) {
+    Napi::Value v = list[static_cast<uint32_t>(i)];
+    if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "buffers must hold Buffers or Uint8Arrays");
+    Napi::TypedArray t = v.As<Napi::TypedArray>();
+    iov[i].iov_base = static_cast<char*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+    iov[i].iov_len = t.ByteLength();
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = count;
+  return Result(env, RetryEintr([&] { return sendmsg(fd, &msg, MSG_NOSIGNAL); }));
 }
 
 Napi::Value SendTo(Info info) {
@@ -329,6 +376,7 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
   exports.Set("send", Napi::Function::New(env, Send, "send"));
   exports.Set("sendto", Napi::Function::New(env, SendTo, "sendto"));
+  exports.Set("sendv", Napi::Function::New(env, SendV, "sendv"));
   exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
   exports.Set("recvfrom", Napi::Function::New(env, RecvFrom, "recvfrom"));
   exports.Set("read", Napi::Function::New(env, Read, "read"));

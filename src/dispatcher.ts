@@ -4,8 +4,10 @@ import { type Address, resolveAddress, toNativeAddress } from "./address.js";
 import {
   DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, WOULD_BLOCK, systemError,
 } from "./errors.js";
-import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
-import { type Transport, Socket, checkBytes, checkInt, kConnectNative, kTryRecv, kTrySend } from "./socket.js";
+import { type Channel, type SocketMap, PollState, flushAtPassEnd, inPass, kFlush, kPollState, socketMap, wake } from "./loop.js";
+import {
+  type Transport, Socket, checkBytes, checkInt, isReceived, kBuffered, kConnectNative, kTryRecv, kTrySend, kTrySendv,
+} from "./socket.js";
 import { compactTraceback } from "./traceback.js";
 import type { NativeAddress } from "./native.js";
 
@@ -25,6 +27,11 @@ export class Dispatcher implements Channel {
    * a reply sent in pieces waits ~40 ms for the peer's delayed ACK. Set false for Nagle's algorithm.
    */
   tcpNoDelay = true;
+  /**
+   * recv(n) on a stream socket reads up to this many bytes from the kernel at once and hands them
+   * out n at a time (a pass with buffered input does not wait). 0 reads exactly what is asked.
+   */
+  readAhead = 65536;
 
   _map: SocketMap;
   _fileno: number | null = null;
@@ -91,6 +98,7 @@ export class Dispatcher implements Channel {
 
   setSocket(sock: Socket, map?: SocketMap): void {
     if (!(sock instanceof Socket)) throw new TypeError("sock must be a Socket");
+    if (sock.fileno() < 0) throw systemError(EBADF, "setSocket", "(the Socket is closed)");  // no map key -1
     this.socket = sock;
     this._fileno = sock.fileno();
     this.addChannel(map);
@@ -172,7 +180,8 @@ export class Dispatcher implements Channel {
 
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
-    return this._lookup === "pending" ? PollState.Hold : PollState.Normal;
+    if (this._lookup === "pending") return PollState.Hold;
+    return this.socket !== null && this.socket[kBuffered]() > 0 ? PollState.Readable : PollState.Normal;
   }
 
   #noDelay(sock: Socket): void {
@@ -202,7 +211,11 @@ export class Dispatcher implements Channel {
   /** Bytes the kernel took; 0 when it would block; on a disconnect: handleClose() and 0. */
   send(data: Uint8Array): number {
     checkBytes(data);
-    const r = this.#transport("send")[kTrySend](data);
+    return this._sent(this.#transport("send")[kTrySend](data));
+  }
+
+  /** Internal: what send() makes of a raw result (bytes, or -errno). */
+  _sent(r: number): number {
     if (r >= 0) return r;
     const err = systemError(r, "send");
     if (WOULD_BLOCK.has(err.code)) return 0;
@@ -216,7 +229,7 @@ export class Dispatcher implements Channel {
   /** At most `bufferSize` bytes; an empty Buffer at end of stream, after handleClose(). */
   recv(bufferSize: number): Buffer {
     checkInt(bufferSize, "bufferSize");
-    const r = this.#transport("recv")[kTryRecv](bufferSize);
+    const r = this.#transport("recv")[kTryRecv](bufferSize, this.readAhead);
     if (typeof r !== "number") {
       if (r.length === 0 && bufferSize > 0) this.handleClose();  // a closed connection reads as empty
       return r;
@@ -349,38 +362,110 @@ export class Dispatcher implements Channel {
   }
 }
 
+/** Deferred output past this size is sent without waiting for the pass to end. */
+const MAX_DEFERRED = 256 * 1024;
+
 /** A Dispatcher whose send() queues what the kernel does not take at once. */
 export class DispatcherWithSend extends Dispatcher {
-  outBuffer: Buffer = EMPTY;
+  // What is queued, as the chunks send() was given: one gather-write sends them all, and
+  // outBuffer joins them only when someone looks.
+  _queue: Buffer[] = [];
+  _queued = 0;
+  _flushPending = false;  // the current pass sends the queue when it ends
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map);
   }
 
+  /** Everything queued and not yet taken by the kernel. */
+  get outBuffer(): Buffer {
+    if (this._queue.length > 1) this._queue = [Buffer.concat(this._queue, this._queued)];
+    return this._queue[0] ?? EMPTY;
+  }
+
+  set outBuffer(data: Buffer) {
+    checkBytes(data, "outBuffer");
+    this._queue = data.length > 0 ? [data] : [];
+    this._queued = data.length;
+  }
+
   initiateSend(): void {
-    const n = super.send(this.outBuffer);
-    this.outBuffer = n >= this.outBuffer.length ? EMPTY : this.outBuffer.subarray(n);
+    const queue = this._queue;
+    if (queue.length === 0) return;
+    const t = this.socket;
+    const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
+    this.#consume(n);
+  }
+
+  #consume(n: number): void {
+    if (n <= 0) return;
+    const queue = this._queue;
+    this._queued -= n;
+    let i = 0;
+    while (i < queue.length && n >= queue[i]!.length) n -= queue[i++]!.length;
+    if (i < queue.length && n > 0) queue[i] = queue[i]!.subarray(n);
+    if (i > 0) queue.splice(0, i);
   }
 
   override handleWrite(): void {
     this.initiateSend();
   }
 
+  // Output the pass end will send is not counted: asking the kernel for writability on its behalf
+  // would cost a system call each pass to change the mask, and the pass end sends it anyway.
   override writable(): boolean {
-    return !this.connected || this.outBuffer.length > 0;
+    return !this.connected || (this._queued > 0 && !this._flushPending);
   }
 
-  /** Queues `data` and sends what the kernel takes now; the rest goes when the socket is writable. */
+  /**
+   * Queues `data` and sends what the kernel takes: at once from outside a pass, when the pass
+   * ends from inside one (several sends in a pass become one system call).
+   */
   override send(data: Uint8Array): number {
     checkBytes(data);
     if (this.debug) this.logInfo(`sending ${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")}`);
-    const queued = this.outBuffer.length === 0;
-    const chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.outBuffer = queued ? chunk : Buffer.concat([this.outBuffer, chunk]);
+    if (data.length === 0) return 0;
+    // Queued data must not change under us if the caller reuses its buffer: copy, unless it is
+    // memory a receive of ours made (nothing else writes there).
+    const chunk = isReceived(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+    this._queue.push(chunk);
+    this._queued += chunk.length;
+    if (inPass()) {
+      if (!this._flushPending) {
+        this._flushPending = true;
+        flushAtPassEnd(this);
+      }
+      if (this._queued > MAX_DEFERRED) this.initiateSend();
+      return data.length;
+    }
     this.initiateSend();
-    // What stays queued must not change under us if the caller reuses its buffer.
-    if (queued && this.outBuffer.length > 0 && this.outBuffer.buffer === chunk.buffer) this.outBuffer = Buffer.from(this.outBuffer);
-    if (this.outBuffer.length > 0) wake();
+    if (this._queued > 0) wake();
     return data.length;
+  }
+
+  [kFlush](): boolean {
+    if (!this._flushPending) return true;
+    if (this.socket === null || this.socket.fileno() < 0) {
+      this._flushPending = false;
+      return true;
+    }
+    // More input is already buffered: the next pass (which will not wait) sends both together.
+    if (this.socket[kBuffered]() > 0 && this._queued < MAX_DEFERRED && this.readable()) return false;
+    this._flushPending = false;
+    this.initiateSend();
+    return true;
+  }
+
+  /** Output queued during this pass is sent first, as it would have been at send() time. */
+  override close(): void {
+    if (this._flushPending && this.socket !== null && this.socket.fileno() >= 0) {
+      this._flushPending = false;
+      try {
+        this.initiateSend();
+      } catch {
+        // closing anyway: what the kernel did not take is dropped, as Python's close() drops out_buffer
+      }
+    }
+    super.close();
   }
 }

@@ -5,7 +5,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { closedError, systemError } from "./errors.js";
 import { binding } from "./native.js";
 import { closeFd } from "./poller.js";
-import { type Transport, checkBytes, checkInt, kTryRecv, kTrySend } from "./socket.js";
+import { type Transport, checkBytes, checkInt, kBuffered, kTryRecv, kTrySend } from "./socket.js";
 
 const unclosed = new FinalizationRegistry<number>((fd) => {
   closeFd(fd);
@@ -78,6 +78,10 @@ export class FileWrapper implements Transport {
 
   [kTryRecv](n: number): Buffer | number {
     return this.fd < 0 ? closedError("read").errno : binding.read(this.fd, n);
+  }
+
+  [kBuffered](): number {
+    return 0;  // files are read exactly as asked
   }
 }
 

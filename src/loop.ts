@@ -28,7 +28,14 @@ export type SocketMap = Map<number, Channel>;
 
 /** Internal protocol: a channel that waits for a name lookup is not polled; one that failed is ready. */
 export const kPollState = Symbol("asyncore.pollState");
-export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2 }
+export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2, Readable = 3 }
+
+/** Internal: output a channel queued during a pass, sent when the pass ends (see flushAtPassEnd). */
+export const kFlush = Symbol("asyncore.flush");
+interface Flushable extends Channel {
+  /** Sends what was deferred; false to stay deferred one more pass (more input is already buffered). */
+  [kFlush](): boolean;
+}
 
 /** The default map: every dispatcher created without a map of its own joins it. */
 export const socketMap: SocketMap = new Map();
@@ -70,6 +77,7 @@ export function exception(obj: Channel): void {
  * between steps (the loop passes its own check; standalone calls check nothing).
  */
 export function readwrite(obj: Channel, flags: number, alive: (obj: Channel) => boolean = () => true): void {
+  if (typeof flags !== "number") throw new TypeError(`flags must be a number (POLL* bits), got ${typeof flags}`);
   try {
     if (flags & POLLIN) obj.handleReadEvent();
     if (flags & POLLOUT && alive(obj)) obj.handleWriteEvent();
@@ -86,6 +94,8 @@ export function readwrite(obj: Channel, flags: number, alive: (obj: Channel) => 
 
 const READ_WANTED = 1;
 const WRITE_WANTED = 2;
+const READY_NOW = 4;     // a failed name lookup: readable and writable, as select() reports a failed socket
+const READABLE_NOW = 8;  // input already read ahead: readable without asking the kernel
 
 // Reused between passes: the channels present at the start of the pass, their fds and wants.
 let passChannels: Channel[] = [];
@@ -109,19 +119,25 @@ function grow(): void {
 }
 
 function collect(obj: Channel, fd: number): void {
+  // A key that is no descriptor would reach the poller (and watch some other fd): refuse it, as select() does.
+  if (typeof fd !== "number") throw new TypeError(`socket map keys must be file descriptors, got ${typeof fd}`);
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`socket map key ${fd} is not a file descriptor`);
   const r = obj.readable();
   const w = obj.writable() && !obj.accepting;
   let mask: number;
   if (passUsePoll) mask = (r ? POLLIN | POLLPRI : 0) | (w ? POLLOUT : 0);
   else mask = (r ? POLLIN : 0) | (w ? POLLOUT : 0) | (r || w ? POLLPRI : 0);
   const state = obj[kPollState]?.() ?? PollState.Normal;
+  let now = 0;
   if (state === PollState.Hold) mask = 0;
-  else if (state === PollState.ReadyNow) passImmediate = true;
+  else if (state === PollState.ReadyNow) now = READY_NOW;
+  else if (state === PollState.Readable && r) now = READABLE_NOW;
+  if (now !== 0) passImmediate = true;
   poller.setInterest(fd, mask);
   if (passCount === passFds.length) grow();
   passChannels[passCount] = obj;
   passFds[passCount] = fd;
-  passWants[passCount] = (r ? READ_WANTED : 0) | (w ? WRITE_WANTED : 0) | (state === PollState.ReadyNow ? 4 : 0);
+  passWants[passCount] = (r ? READ_WANTED : 0) | (w ? WRITE_WANTED : 0) | now;
   passCount++;
 }
 
@@ -146,8 +162,11 @@ function dispatch(count: number, events: Int32Array): void {
     ready[fd] = events[2 * i + 1]!;
   }
   try {
-    // A channel whose name lookup failed is ready as select() reports a failed socket.
-    for (let i = 0; i < passCount; i++) if (passWants[i]! & 4) ready[passFds[i]!] |= POLLIN | POLLOUT;
+    for (let i = 0; i < passCount; i++) {
+      const now = passWants[i]!;
+      if (now & READY_NOW) ready[passFds[i]!] |= POLLIN | POLLOUT;
+      else if (now & READABLE_NOW) ready[passFds[i]!] |= POLLIN;
+    }
     if (passUsePoll) {
       for (let i = 0; i < passCount; i++) {
         const flags = ready[passFds[i]!]!;
@@ -233,11 +252,56 @@ function finishPass(req: PassRequest, count: number, events: Int32Array): void {
     dispatch(count, events);
   } catch (err) {
     error = err ?? new Error("a handler threw a nullish value");
+  }
+  try {
+    flushDeferred();
+  } catch (err) {
+    error ??= err ?? new Error("a handler threw a nullish value");
   } finally {
     dispatching = false;
   }
   req.done(error);
   next();
+}
+
+// Output queued by handlers during a pass goes out in one send per channel when the pass ends,
+// instead of one send per handler call; a channel whose next input is already buffered waits
+// for the passes that consume it (they come at once: buffered input makes a pass not wait).
+let deferred: Flushable[] = [];
+let spare: Flushable[] = [];
+
+/** True while a pass calls handlers (or readable()/writable()). */
+export function inPass(): boolean {
+  return dispatching;
+}
+
+/** Asks for obj[kFlush]() when the current pass ends. */
+export function flushAtPassEnd(obj: Flushable): void {
+  deferred.push(obj);
+}
+
+function flushDeferred(): void {
+  if (deferred.length === 0) return;
+  const list = deferred;
+  deferred = spare;
+  for (let i = 0; i < list.length; i++) {
+    const obj = list[i]!;
+    let done = true;
+    try {
+      done = obj[kFlush]();
+    } catch (err) {
+      if (isReraised(err)) {
+        for (let j = i + 1; j < list.length; j++) deferred.push(list[j]!);
+        list.length = 0;
+        spare = list;
+        throw err;
+      }
+      obj.handleError(err);
+    }
+    if (!done) deferred.push(obj);
+  }
+  list.length = 0;
+  spare = list;
 }
 
 function next(): void {

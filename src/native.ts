@@ -32,6 +32,8 @@ export interface NativeBinding {
   connect(fd: number, ...address: NativeAddress): number;
   accept(fd: number): [number, RawAddress] | number;
   send(fd: number, data: ArrayBufferView, flags: number): number;
+  /** One sendmsg() of the first `count` buffers; bytes sent or -errno. */
+  sendv(fd: number, buffers: readonly Uint8Array[], count: number): number;
   sendto(fd: number, data: ArrayBufferView, flags: number, ...address: NativeAddress): number;
   recv(fd: number, n: number, flags: number): Buffer | number;
   recvfrom(fd: number, n: number, flags: number): [Buffer, RawAddress] | number;

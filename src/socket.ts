@@ -1,6 +1,6 @@
 // class Socket: a real non-blocking, close-on-exec BSD socket on a file descriptor, as Python's
 // socket.socket is to asyncore. Failed calls throw Node-shaped system errors (src/errors.ts).
-import { AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from "./constants.js";
+import { AF_INET, AF_INET6, AF_UNIX, MSG_PEEK, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from "./constants.js";
 import { type Address, fromRawAddress, toNativeAddressSync } from "./address.js";
 import { closedError, systemError, EBADF } from "./errors.js";
 import { binding } from "./native.js";
@@ -10,6 +10,10 @@ import type { NativeAddress } from "./native.js";
 /** Internal fast paths used by dispatchers: -errno instead of a thrown error. */
 export const kTrySend = Symbol("asyncore.trySend");
 export const kTryRecv = Symbol("asyncore.tryRecv");
+/** Internal: send several buffers in one system call; bytes sent or -errno. */
+export const kTrySendv = Symbol("asyncore.trySendv");
+/** Internal: bytes read ahead of the application and not yet handed out. */
+export const kBuffered = Symbol("asyncore.buffered");
 /** Internal: connect to an already resolved native address; 0 or a positive errno. */
 export const kConnectNative = Symbol("asyncore.connectNative");
 
@@ -18,7 +22,18 @@ export interface Transport {
   fileno(): number;
   close(): void;
   [kTrySend](data: Uint8Array): number;
-  [kTryRecv](n: number): Buffer | number;
+  /** At most n bytes, reading up to `readAhead` from the kernel and keeping the rest. */
+  [kTryRecv](n: number, readAhead?: number): Buffer | number;
+  [kBuffered](): number;
+}
+
+// The memory of Buffers that recv() made: nothing but their reader holds them, so a dispatcher
+// may queue them for sending without a defensive copy.
+const received = new WeakSet<ArrayBufferLike>();
+
+/** True when `data` lies in memory that a receive of this library allocated. */
+export function isReceived(data: Uint8Array): boolean {
+  return received.has(data.buffer);
 }
 
 // A Socket collected while still open closes its descriptor and warns, as Python does.
@@ -52,6 +67,9 @@ export class Socket implements Transport {
   readonly type: number;
   readonly proto: number;
   #fd: number;
+  // Stream bytes the kernel gave a dispatcher's read-ahead and the application has not read yet.
+  // Every receive hands these out first, so reads stay in order whichever method is used.
+  #pending: Buffer | null = null;
 
   /** A new socket, or (with `fileno`) one that takes over an existing descriptor. */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno: number | null = null) {
@@ -123,12 +141,17 @@ export class Socket implements Transport {
   }
 
   recv(bufferSize: number, flags = 0): Buffer {
-    const r = binding.recv(this.#open("recv"), checkInt(bufferSize, "bufferSize"), checkInt(flags, "flags"));
+    const fd = this.#open("recv");
+    checkInt(bufferSize, "bufferSize");
+    checkInt(flags, "flags");
+    if (this.#pending !== null && (flags & ~MSG_PEEK) === 0) return this.#takePending(bufferSize, flags !== 0);
+    const r = binding.recv(fd, bufferSize, flags);
     if (typeof r === "number") throw systemError(r, "recv");
     return r;
   }
 
   recvfrom(bufferSize: number, flags = 0): [Buffer, Address] {
+    if (this.#pending !== null && (flags & ~MSG_PEEK) === 0) return [this.recv(bufferSize, flags), this.getpeername()];
     const r = binding.recvfrom(this.#open("recvfrom"), checkInt(bufferSize, "bufferSize"), checkInt(flags, "flags"));
     if (typeof r === "number") throw systemError(r, "recvfrom");
     return [r[0], fromRawAddress(r[1])];
@@ -193,6 +216,7 @@ export class Socket implements Transport {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;  // first, so that nothing can use the number once the kernel reuses it
+    this.#pending = null;
     unclosed.unregister(this);
     check(closeFd(fd), "close");
   }
@@ -209,8 +233,36 @@ export class Socket implements Transport {
     return this.#fd < 0 ? -EBADF : binding.send(this.#fd, data, 0);
   }
 
-  [kTryRecv](n: number): Buffer | number {
-    return this.#fd < 0 ? -EBADF : binding.recv(this.#fd, n, 0);
+  [kTryRecv](n: number, readAhead = 0): Buffer | number {
+    if (this.#fd < 0) return -EBADF;
+    if (this.#pending !== null) return this.#takePending(n, false);
+    // Read ahead only on stream sockets: a datagram read that asks for more would merge nothing
+    // but could hide a message boundary's truncation.
+    const r = binding.recv(this.#fd, readAhead <= n || this.type !== SOCK_STREAM ? n : readAhead, 0);
+    if (typeof r === "number") return r;
+    received.add(r.buffer);
+    if (r.length <= n) return r;
+    this.#pending = r.subarray(n);
+    return r.subarray(0, n);
+  }
+
+  [kBuffered](): number {
+    return this.#pending === null ? 0 : this.#pending.length;
+  }
+
+  [kTrySendv](buffers: readonly Uint8Array[], count: number): number {
+    return this.#fd < 0 ? -EBADF : binding.sendv(this.#fd, buffers, count);
+  }
+
+  #takePending(n: number, peek: boolean): Buffer {
+    const pending = this.#pending!;
+    if (peek) return pending.subarray(0, n);
+    if (n >= pending.length) {
+      this.#pending = null;
+      return pending;
+    }
+    this.#pending = pending.subarray(n);
+    return pending.subarray(0, n);
   }
 
   toString(): string {
