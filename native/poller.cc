@@ -136,9 +136,17 @@ bool AnyAlways(PollerState* s) {
 
 // ---- "uv" backend --------------------------------------------------------------------------
 
+// UV_DISCONNECT too: libuv folds a hang-up into the requested events, so a peer's shutdown is
+// where poll(2) is asked for the exact revents (POLLHUP) that poll-style passes act on.
 int ToUv(int want) {
+  if (want == 0) return 0;
   return ((want & POLLIN) ? UV_READABLE : 0) | ((want & POLLOUT) ? UV_WRITABLE : 0) |
-         ((want & POLLPRI) ? UV_PRIORITIZED : 0);
+         ((want & POLLPRI) ? UV_PRIORITIZED : 0) | UV_DISCONNECT;
+}
+
+int ExactRevents(int fd) {
+  pollfd p{fd, static_cast<short>(POLLIN | POLLOUT | POLLPRI), 0};
+  return RetryEintr([&] { return poll(&p, 1, 0); }) > 0 ? p.revents : 0;
 }
 
 int FromUv(int events) {
@@ -168,9 +176,10 @@ void OnWatchPoll(uv_poll_t* handle, int status, int events) {
   if (status < 0) {
     // libuv stopped the handle. Ask poll(2) what exactly is wrong (POLLERR, POLLHUP, ...).
     w->started = 0;
-    pollfd p{w->fd, static_cast<short>(POLLIN | POLLOUT | POLLPRI), 0};
-    revents = RetryEintr([&] { return poll(&p, 1, 0); }) > 0 ? p.revents : 0;
+    revents = ExactRevents(w->fd);
     if (revents == 0) revents = POLLERR;
+  } else if (events & UV_DISCONNECT) {
+    revents = ExactRevents(w->fd) & (FromUv(w->started) | POLLERR | POLLHUP | POLLNVAL);
   } else {
     revents = FromUv(events);
   }

@@ -37,6 +37,9 @@ export class Dispatcher implements Channel {
   _fileno: number | null = null;
   // A name lookup for connect() in flight (Hold), or its failure waiting to be reported.
   _lookup: "pending" | null = null;
+  // Set when the loop must ask [kPollState]() (a lookup, or input read ahead): one field load per
+  // pass for every other channel.
+  _pollHint = false;
   _lookupError: unknown = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
@@ -145,6 +148,7 @@ export class Dispatcher implements Channel {
     }
     this.addr = address;
     this._lookup = "pending";
+    this._pollHint = true;
     resolveAddress(sock.family, address).then(
       (resolved) => {
         if (this.socket !== sock || sock.fileno() < 0) return;  // closed meanwhile
@@ -181,7 +185,9 @@ export class Dispatcher implements Channel {
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
-    return this.socket !== null && this.socket[kBuffered]() > 0 ? PollState.Readable : PollState.Normal;
+    if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
+    this._pollHint = false;
+    return PollState.Normal;
   }
 
   #noDelay(sock: Socket): void {
@@ -229,7 +235,9 @@ export class Dispatcher implements Channel {
   /** At most `bufferSize` bytes; an empty Buffer at end of stream, after handleClose(). */
   recv(bufferSize: number): Buffer {
     checkInt(bufferSize, "bufferSize");
-    const r = this.#transport("recv")[kTryRecv](bufferSize, this.readAhead);
+    const t = this.#transport("recv");
+    const r = t[kTryRecv](bufferSize, this.readAhead);
+    if (t[kBuffered]() > 0) this._pollHint = true;
     if (typeof r !== "number") {
       if (r.length === 0 && bufferSize > 0) this.handleClose();  // a closed connection reads as empty
       return r;

@@ -20,8 +20,9 @@ export interface Channel {
   handleError(err: unknown): void;
   handleClose(): void;
   close?(): void;
-  /** Internal: how the loop should poll this channel now (see PollState). */
+  /** Internal: how the loop should poll this channel now (see PollState), asked when _pollHint is set. */
   [kPollState]?(): PollState;
+  _pollHint?: boolean;
 }
 
 export type SocketMap = Map<number, Channel>;
@@ -72,17 +73,19 @@ export function exception(obj: Channel): void {
   }
 }
 
-/**
- * Poll-style dispatch of `flags` (POLL* bits) to `obj`. `alive` tells whether obj is still open
- * between steps (the loop passes its own check; standalone calls check nothing).
- */
-export function readwrite(obj: Channel, flags: number, alive: (obj: Channel) => boolean = () => true): void {
-  if (typeof flags !== "number") throw new TypeError(`flags must be a number (POLL* bits), got ${typeof flags}`);
+/** Poll-style dispatch of `flags` (POLL* bits) to `obj`: read, write, priority, then hang-up/error. */
+export function readwrite(obj: Channel, flags: number): void {
+  readwriteIn(obj, flags, -1);
+}
+
+// As readwrite(); with `at` >= 0, the channel at that index of the pass must still be open before
+// each further step (a handler may close it).
+function readwriteIn(obj: Channel, flags: number, at: number): void {
   try {
     if (flags & POLLIN) obj.handleReadEvent();
-    if (flags & POLLOUT && alive(obj)) obj.handleWriteEvent();
-    if (flags & POLLPRI && alive(obj)) obj.handleExptEvent();
-    if (flags & (POLLHUP | POLLERR | POLLNVAL) && alive(obj)) obj.handleClose();
+    if (flags & POLLOUT && (at < 0 || aliveAt(at))) obj.handleWriteEvent();
+    if (flags & POLLPRI && (at < 0 || aliveAt(at))) obj.handleExptEvent();
+    if (flags & (POLLHUP | POLLERR | POLLNVAL) && (at < 0 || aliveAt(at))) obj.handleClose();
   } catch (err) {
     if (isReraised(err)) throw err;
     if (hasCode(err, DISCONNECTED)) obj.handleClose();
@@ -97,25 +100,28 @@ const WRITE_WANTED = 2;
 const READY_NOW = 4;     // a failed name lookup: readable and writable, as select() reports a failed socket
 const READABLE_NOW = 8;  // input already read ahead: readable without asking the kernel
 
-// Reused between passes: the channels present at the start of the pass, their fds and wants.
+// Reused between passes: the channels present at the start of the pass, their fds and wants,
+// and (by pass index) the readiness reported for them. Dispatch costs what is ready, not what is
+// in the map: indexByFd finds a reported fd's channel, readyIdx lists the ready ones.
 let passChannels: Channel[] = [];
 let passFds = new Int32Array(256);
 let passWants = new Uint8Array(256);
+let passReady = new Int32Array(256);
 let passCount = 0;
 let passMap: SocketMap = socketMap;
 let passUsePoll = false;
 let passImmediate = false;
-let ready = new Int32Array(1024);  // revents by fd during dispatch
+let indexByFd = new Int32Array(1024);  // pass index + 1; stale entries fail the passFds check
+let readyIdx = new Int32Array(256);
+let nReady = 0;
+let nowIdx: number[] = [];             // channels ready without the kernel (read-ahead, failed lookup)
 
 let dispatching = false;
 
-function grow(): void {
-  const fds = new Int32Array(passFds.length * 2);
-  fds.set(passFds);
-  passFds = fds;
-  const wants = new Uint8Array(passWants.length * 2);
-  wants.set(passWants);
-  passWants = wants;
+function grown<T extends Int32Array | Uint8Array>(a: T, min: number): T {
+  const b = new (a.constructor as { new (n: number): T })(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
 }
 
 function collect(obj: Channel, fd: number): void {
@@ -127,18 +133,28 @@ function collect(obj: Channel, fd: number): void {
   let mask: number;
   if (passUsePoll) mask = (r ? POLLIN | POLLPRI : 0) | (w ? POLLOUT : 0);
   else mask = (r ? POLLIN : 0) | (w ? POLLOUT : 0) | (r || w ? POLLPRI : 0);
-  const state = obj[kPollState]?.() ?? PollState.Normal;
+  const state = obj._pollHint === true ? obj[kPollState]!() : PollState.Normal;
   let now = 0;
   if (state === PollState.Hold) mask = 0;
   else if (state === PollState.ReadyNow) now = READY_NOW;
   else if (state === PollState.Readable && r) now = READABLE_NOW;
-  if (now !== 0) passImmediate = true;
   poller.setInterest(fd, mask);
-  if (passCount === passFds.length) grow();
-  passChannels[passCount] = obj;
-  passFds[passCount] = fd;
-  passWants[passCount] = (r ? READ_WANTED : 0) | (w ? WRITE_WANTED : 0) | now;
-  passCount++;
+  const i = passCount++;
+  if (i === passFds.length) {
+    passFds = grown(passFds, i + 1);
+    passWants = grown(passWants, i + 1);
+    passReady = grown(passReady, i + 1);
+    readyIdx = grown(readyIdx, i + 1);
+  }
+  if (fd >= indexByFd.length) indexByFd = grown(indexByFd, fd + 1);
+  indexByFd[fd] = i + 1;
+  passChannels[i] = obj;
+  passFds[i] = fd;
+  passWants[i] = (r ? READ_WANTED : 0) | (w ? WRITE_WANTED : 0) | now;
+  if (now !== 0) {
+    passImmediate = true;
+    nowIdx.push(i);
+  }
 }
 
 /** Is the i-th channel of the pass still the one in the map under its fd? */
@@ -146,55 +162,45 @@ function aliveAt(i: number): boolean {
   return passMap.get(passFds[i]!) === passChannels[i];
 }
 
-const aliveObj = (obj: Channel): boolean => {
-  for (let i = 0; i < passCount; i++) if (passChannels[i] === obj) return aliveAt(i);
-  return false;
-};
+function markReady(i: number, revents: number): void {
+  if (passReady[i] === 0) readyIdx[nReady++] = i;
+  passReady[i] |= revents;
+}
 
 function dispatch(count: number, events: Int32Array): void {
-  for (let i = 0; i < count; i++) {
-    const fd = events[2 * i]!;
-    if (fd >= ready.length) {
-      const grown = new Int32Array(Math.max(fd + 1, ready.length * 2));
-      grown.set(ready);
-      ready = grown;
-    }
-    ready[fd] = events[2 * i + 1]!;
-  }
   try {
-    for (let i = 0; i < passCount; i++) {
-      const now = passWants[i]!;
-      if (now & READY_NOW) ready[passFds[i]!] |= POLLIN | POLLOUT;
-      else if (now & READABLE_NOW) ready[passFds[i]!] |= POLLIN;
+    for (let k = 0; k < count; k++) {
+      const fd = events[2 * k]!;
+      const i = (fd < indexByFd.length ? indexByFd[fd]! : 0) - 1;
+      if (i >= 0 && i < passCount && passFds[i] === fd) markReady(i, events[2 * k + 1]!);
+      else if (!passMap.has(fd)) poller.setInterest(fd, 0);  // no channel owns it: stop watching
     }
+    for (const i of nowIdx) markReady(i, passWants[i]! & READY_NOW ? POLLIN | POLLOUT : POLLIN);
+    if (nReady > 1) readyIdx.subarray(0, nReady).sort();  // map order, as select() and poll() report
     if (passUsePoll) {
-      for (let i = 0; i < passCount; i++) {
-        const flags = ready[passFds[i]!]!;
-        if (flags !== 0 && aliveAt(i)) readwrite(passChannels[i]!, flags, aliveObj);
+      for (let k = 0; k < nReady; k++) {
+        const i = readyIdx[k]!;
+        if (aliveAt(i)) readwriteIn(passChannels[i]!, passReady[i]!, i);
       }
     } else {
       // select(): a socket with an error or hang-up is readable and writable.
-      for (let i = 0; i < passCount; i++) {
-        if (passWants[i]! & READ_WANTED && ready[passFds[i]!]! & (POLLIN | POLLHUP | POLLERR | POLLNVAL) && aliveAt(i)) read(passChannels[i]!);
+      for (let k = 0; k < nReady; k++) {
+        const i = readyIdx[k]!;
+        if (passWants[i]! & READ_WANTED && passReady[i]! & (POLLIN | POLLHUP | POLLERR | POLLNVAL) && aliveAt(i)) read(passChannels[i]!);
       }
-      for (let i = 0; i < passCount; i++) {
-        if (passWants[i]! & WRITE_WANTED && ready[passFds[i]!]! & (POLLOUT | POLLERR | POLLNVAL) && aliveAt(i)) write(passChannels[i]!);
+      for (let k = 0; k < nReady; k++) {
+        const i = readyIdx[k]!;
+        if (passWants[i]! & WRITE_WANTED && passReady[i]! & (POLLOUT | POLLERR | POLLNVAL) && aliveAt(i)) write(passChannels[i]!);
       }
-      for (let i = 0; i < passCount; i++) {
-        if (ready[passFds[i]!]! & POLLPRI && aliveAt(i)) exception(passChannels[i]!);
+      for (let k = 0; k < nReady; k++) {
+        const i = readyIdx[k]!;
+        if (passReady[i]! & POLLPRI && aliveAt(i)) exception(passChannels[i]!);
       }
     }
   } finally {
-    // Readiness for descriptors that no channel of this pass owns: stop watching them.
-    for (let i = 0; i < count; i++) {
-      const fd = events[2 * i]!;
-      ready[fd] = 0;
-    }
-    for (let i = 0; i < passCount; i++) ready[passFds[i]!] = 0;
-    for (let i = 0; i < count; i++) {
-      const fd = events[2 * i]!;
-      if (!passMap.has(fd)) poller.setInterest(fd, 0);
-    }
+    for (let k = 0; k < nReady; k++) passReady[readyIdx[k]!] = 0;
+    nReady = 0;
+    nowIdx.length = 0;
     passChannels.fill(undefined as unknown as Channel, 0, passCount);
     passCount = 0;
   }
@@ -222,6 +228,7 @@ function startPass(req: PassRequest): void {
   } catch (err) {
     passChannels.fill(undefined as unknown as Channel, 0, passCount);
     passCount = 0;
+    nowIdx.length = 0;
     dispatching = false;
     req.done(err);
     next();
@@ -310,7 +317,9 @@ function next(): void {
 }
 
 function runPass(req: PassRequest): void {
-  if (poller.isWaiting() || dispatching) queue.push(req);
+  // Behind any queued pass: a loop() that asks again as its pass ends must not starve a loop()
+  // on another map that has been waiting for its turn.
+  if (poller.isWaiting() || dispatching || queue.length > 0) queue.push(req);
   else startPass(req);
 }
 

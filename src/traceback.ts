@@ -7,7 +7,12 @@ export type Frame = [file: string, func: string, line: string];
 const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):\d+\)?$/;
 
 function frames(err: unknown): Frame[] {
-  const stack = typeof err === "object" && err !== null ? (err as { stack?: unknown }).stack : undefined;
+  let stack: unknown;
+  try {
+    stack = typeof err === "object" && err !== null ? (err as { stack?: unknown }).stack : undefined;
+  } catch {
+    return [];  // a throwing getter or Proxy: no frames, but never an error from the error report
+  }
   if (typeof stack !== "string") return [];
   const out: Frame[] = [];
   for (const line of stack.split("\n")) {
@@ -27,12 +32,18 @@ export function compactTraceback(err: unknown): [Frame, string, string, string] 
   const info = stack.length ? [...stack].reverse().map(([f, fn, l]) => `[${f}|${fn}|${l}]`).join(" ") : "[?|?|?]";
   let name: string;
   let message: string;
-  if (err instanceof Error) {
-    name = err.name;
-    message = err.message;
-  } else {
+  try {
+    if (err instanceof Error) {
+      name = String(err.name);
+      message = String(err.message);
+    } else {
+      name = typeof err;
+      message = String(err);
+    }
+  } catch {
+    // Object.create(null), a throwing toString or getter, a Proxy: still report something.
     name = typeof err;
-    message = String(err);
+    message = `<unprintable ${typeof err}>`;
   }
   return [innermost, name, message, info];
 }
