@@ -97,6 +97,20 @@ static long long process_cpu_us(long pid) {
   return (long long)((utime + stime) * 1000000ull / (unsigned long long)hz);
 }
 
+/* CPU time the whole machine spent busy (all CPUs, every process, interrupts), in microseconds:
+ * what is left after subtracting server and client is the load of everything else. */
+static long long machine_busy_us(void) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return -1;
+  unsigned long long user, nice, sys, idle, iowait, irq, softirq, steal;
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idle,
+                 &iowait, &irq, &softirq, &steal);
+  fclose(f);
+  if (n != 8) return -1;
+  long hz = sysconf(_SC_CLK_TCK);
+  return (long long)((user + nice + sys + irq + softirq + steal) * 1000000ull / (unsigned long long)hz);
+}
+
 static long long self_cpu_us(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -242,6 +256,7 @@ int main(int argc, char **argv) {
   int measuring = opt.warmup <= 0;
   long long srv_cpu0 = opt.server_pid ? process_cpu_us(opt.server_pid) : -1;
   long long own_cpu0 = self_cpu_us();
+  long long busy0 = machine_busy_us();
   uint64_t requests = 0;
 
   for (int i = 0; i < opt.conns; i++) start_request(ep, &conns[i], t0);
@@ -278,6 +293,7 @@ int main(int argc, char **argv) {
       measure_from = now;
       srv_cpu0 = opt.server_pid ? process_cpu_us(opt.server_pid) : -1;
       own_cpu0 = self_cpu_us();
+      busy0 = machine_busy_us();
     } else if (measuring && now >= measure_to) {
       break;
     }
@@ -288,6 +304,7 @@ int main(int argc, char **argv) {
   uint64_t end = now_ns();
   long long srv_cpu1 = opt.server_pid ? process_cpu_us(opt.server_pid) : -1;
   long long own_cpu1 = self_cpu_us();
+  long long busy1 = machine_busy_us();
   if (opt.server_pid && (srv_cpu0 < 0 || srv_cpu1 < 0))
     fail("could not read /proc/%ld/stat (server gone?)", opt.server_pid);
 
@@ -296,12 +313,12 @@ int main(int argc, char **argv) {
   qsort(lat.v, lat.n, sizeof *lat.v, cmp_u64);
   printf("{\"conns\":%d,\"size\":%zu,\"line\":%s,\"seconds\":%.4f,\"requests\":%llu,"
          "\"bytes\":%.0f,\"rps\":%.1f,\"mibps\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-         "\"max_us\":%.1f,\"client_cpu_us\":%lld,\"server_cpu_us\":%lld}\n",
+         "\"max_us\":%.1f,\"client_cpu_us\":%lld,\"server_cpu_us\":%lld,\"machine_busy_us\":%lld}\n",
          opt.conns, opt.size, opt.line ? "true" : "false", seconds,
          (unsigned long long)requests, bytes, (double)requests / seconds,
          bytes / seconds / 1048576.0, percentile_us(&lat, 0.50), percentile_us(&lat, 0.99),
          percentile_us(&lat, 1.0), own_cpu1 - own_cpu0,
-         opt.server_pid ? srv_cpu1 - srv_cpu0 : -1LL);
+         opt.server_pid ? srv_cpu1 - srv_cpu0 : -1LL, busy0 >= 0 && busy1 >= 0 ? busy1 - busy0 : -1LL);
   fflush(stdout);
   return 0;
 }

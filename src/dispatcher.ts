@@ -21,7 +21,15 @@ export class Dispatcher implements Channel {
   closing = false;
   addr: Address | null = null;
   socket: Socket | Transport | null = null;
-  ignoreLogTypes: Set<string> = new Set(["warning"]);
+  // Made on first use: most channels never log, and a Set each would cost ~200 bytes per connection.
+  _ignoreLogTypes: Set<string> | null = null;
+  /** Log types logInfo() does not print (default: {"warning"}). */
+  get ignoreLogTypes(): Set<string> {
+    return (this._ignoreLogTypes ??= new Set(["warning"]));
+  }
+  set ignoreLogTypes(types: Set<string>) {
+    this._ignoreLogTypes = types;
+  }
   /**
    * TCP_NODELAY on the TCP sockets this dispatcher connects or accepts (default true): without it,
    * a reply sent in pieces waits ~40 ms for the peer's delayed ACK. Set false for Nagle's algorithm.

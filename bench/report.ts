@@ -1,0 +1,273 @@
+// Turns the measurements into tables: plain text for the terminal, Markdown for docs/.
+import type { EchoCell, EchoSample } from "./echo.js";
+import { sizeLabel } from "./echo.js";
+import type { ForwardReport } from "./forward.js";
+import { FORWARD_CONNS, FORWARD_SIZE } from "./forward.js";
+import type { Machine } from "./machine.js";
+import type { Options } from "./options.js";
+import type { ScaleReport } from "./scale.js";
+import type { ServerSpec } from "./servers.js";
+
+export const REFERENCE = "c-epoll";
+
+export interface Results {
+  options: Options;
+  command: string;
+  date: Date;
+  machine: Machine;
+  pinning: string; // how processes were placed on CPUs
+  quietWaitS: number; // seconds spent waiting for a quiet machine before runs
+  servers: ServerSpec[];
+  skipped: Array<{ name: string; reason: string }>;
+  echo: EchoCell[] | null;
+  scale: ScaleReport | null;
+  forward: ForwardReport | null;
+  chartFile: string | null; // the SVG's file name beside the Markdown, if written
+}
+
+// ---- numbers --------------------------------------------------------------------------------
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Each metric's own median over the rounds that succeeded; null if none did. */
+export function medianSample(samples: EchoSample[]): EchoSample | null {
+  if (samples.length === 0) return null;
+  const pick = (k: keyof EchoSample): number => median(samples.map((s) => s[k]));
+  return {
+    rps: pick("rps"), mibps: pick("mibps"), p50: pick("p50"), p99: pick("p99"),
+    cpuPerReq: pick("cpuPerReq"), clientCpuPerReq: pick("clientCpuPerReq"), otherLoad: pick("otherLoad"),
+  };
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString("en-US");
+const mib = (n: number): string => (n >= 100 ? int(n) : n.toFixed(1));
+const micros = (n: number): string => (n >= 100 ? int(n) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const ratio = (n: number): string => `${n.toFixed(2)}×`;
+const percent = (n: number): string => `${Math.round(n * 100)}%`;
+const DASH = "–";
+
+// ---- tables ---------------------------------------------------------------------------------
+
+export interface Table {
+  title: string;
+  headers: string[];
+  rows: string[][];
+}
+
+/** Numbers right-aligned, the first column left-aligned. */
+export function renderTable(t: Table, style: "text" | "md"): string {
+  if (style === "md") {
+    const head = `| ${t.headers.join(" | ")} |`;
+    const rule = `|${t.headers.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`;
+    return [head, rule, ...t.rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  }
+  const widths = t.headers.map((h, i) => Math.max(h.length, ...t.rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  return [line(t.headers), widths.map((w) => "-".repeat(w)).join("  "), ...t.rows.map(line)].join("\n");
+}
+
+/** One table per (size, connections), a row per server, ratios against the C reference. */
+export function echoTables(r: Results): Table[] {
+  const cells = r.echo ?? [];
+  const tables: Table[] = [];
+  for (const size of r.options.sizes) {
+    for (const conns of r.options.conns) {
+      const group = cells.filter((c) => c.size === size && c.conns === conns);
+      if (group.length === 0) continue;
+      const refCell = group.find((c) => c.server === REFERENCE);
+      const ref = refCell ? medianSample(refCell.samples) : null;
+      tables.push({
+        title: `${sizeLabel(size)} messages, ${conns} connections`,
+        headers: ["server", "req/s", "MiB/s", "p50 µs", "p99 µs", "server CPU µs/req", `req/s ÷ ${REFERENCE}`, `CPU/req ÷ ${REFERENCE}`, "runs ok", "other load"],
+        rows: group.map((c) => echoRow(c, ref, r.options.rounds)),
+      });
+    }
+  }
+  return tables;
+}
+
+function echoRow(c: EchoCell, ref: EchoSample | null, rounds: number): string[] {
+  const m = medianSample(c.samples);
+  const runs = `${c.samples.length}/${rounds}`;
+  if (!m) return [c.server, "failed", DASH, DASH, DASH, DASH, DASH, DASH, runs, DASH];
+  return [
+    c.server, int(m.rps), mib(m.mibps), micros(m.p50), micros(m.p99), micros(m.cpuPerReq),
+    ref ? ratio(m.rps / ref.rps) : DASH, ref ? ratio(m.cpuPerReq / ref.cpuPerReq) : DASH, runs, percent(m.otherLoad),
+  ];
+}
+
+export function scaleTable(s: ScaleReport): Table {
+  const rows = s.results.map((res) => {
+    const d = res.data;
+    const v = (k: string, f: (n: number) => string): string => (d[k] === undefined ? DASH : f(d[k]!));
+    return [
+      res.error ? `${res.server} (failed)` : res.server,
+      int(res.conns),
+      v("accept_ms", int),
+      v("rss_per_conn_bytes", (n) => `${int(n)} B`),
+      v("base_p50_us", micros),
+      v("idle_p50_us", micros),
+      v("idle_p99_us", micros),
+      d.echo_ok === undefined ? DASH : `${int(d.echo_ok)}/${int(res.conns)} in ${int(d.echo_ms ?? 0)} ms`,
+    ];
+  });
+  return {
+    title: "Idle connections held on one loop",
+    headers: ["server", "idle conns", "all accepted ms", "RSS per conn", "ping p50 µs alone", "ping p50 µs with idle", "ping p99 µs with idle", "all echo back"],
+    rows,
+  };
+}
+
+export function forwardTable(f: ForwardReport): Table {
+  const direct = medianSample(f.direct);
+  const fwd = medianSample(f.forwarded);
+  const row = (name: string, m: EchoSample | null, whose: string): string[] =>
+    m ? [name, mib(m.mibps), int(m.rps), micros(m.p50), micros(m.p99), `${micros(m.cpuPerReq)} (${whose})`] : [name, "failed", DASH, DASH, DASH, DASH];
+  const rows = [row("direct to c-epoll", direct, "echo server"), row("through our forwarder", fwd, "forwarder")];
+  if (direct && fwd) rows.push(["forwarded ÷ direct", ratio(fwd.mibps / direct.mibps), ratio(fwd.rps / direct.rps), ratio(fwd.p50 / direct.p50), ratio(fwd.p99 / direct.p99), DASH]);
+  return {
+    title: `Port forwarder, ${sizeLabel(FORWARD_SIZE)} messages, ${FORWARD_CONNS} connections`,
+    headers: ["path", "MiB/s", "req/s", "p50 µs", "p99 µs", "CPU µs/req"],
+    rows,
+  };
+}
+
+/** Every failure of the run, so that none hides behind a median. */
+export function problems(r: Results): string[] {
+  const out: string[] = [];
+  for (const c of r.echo ?? []) for (const e of c.errors) out.push(`echo ${c.server}, ${sizeLabel(c.size)} × ${c.conns}: ${e}`);
+  for (const s of r.scale?.results ?? []) if (s.error) out.push(`scale ${s.server}: ${s.error}`);
+  for (const e of r.forward?.errors ?? []) out.push(`forwarder: ${e}`);
+  return out;
+}
+
+function settings(r: Results): string {
+  const o = r.options;
+  return `${o.rounds} round${o.rounds === 1 ? "" : "s"}, ${o.warmup} s warmup + ${o.duration} s measured per run, median per cell; ${r.pinning}`;
+}
+
+function quietNote(r: Results): string {
+  return `Before each run the driver waited up to 5 s for the machine to be nearly idle (${r.quietWaitS.toFixed(0)} s of waiting in all).`;
+}
+
+// ---- the terminal ---------------------------------------------------------------------------
+
+export function textReport(r: Results): string {
+  const out: string[] = [`Echo benchmark — ${settings(r)}`];
+  for (const s of r.skipped) out.push(`skipped ${s.name}: ${s.reason}`);
+  for (const t of echoTables(r)) out.push("", t.title, renderTable(t, "text"));
+  if (r.scale) {
+    out.push("", renderTitle(scaleTable(r.scale)), renderTable(scaleTable(r.scale), "text"));
+    if (r.scale.note) out.push(`note: ${r.scale.note}`);
+  }
+  if (r.forward) {
+    if (r.forward.skipped) out.push("", `Port forwarder: skipped: ${r.forward.skipped}`);
+    else out.push("", renderTitle(forwardTable(r.forward)), renderTable(forwardTable(r.forward), "text"));
+  }
+  const p = problems(r);
+  if (p.length) out.push("", "Problems:", ...p.map((x) => `  - ${x}`));
+  return out.join("\n");
+}
+
+const renderTitle = (t: Table): string => t.title;
+
+// ---- docs/benchmarks.md ---------------------------------------------------------------------
+
+function machineSection(r: Results): string[] {
+  const m = r.machine;
+  return [
+    "## Machine",
+    "",
+    `- CPU: ${m.cpu}, ${m.cores} cores`,
+    `- Kernel: ${m.kernel}`,
+    `- Node: ${m.node}`,
+    `- Python: ${m.python} (python3 on PATH, runs py-asyncore)`,
+    `- uvloop: ${m.uvloop ?? "not installed"}`,
+    `- Load average (1 min) before the run: ${m.loadAverage}`,
+    `- Settings: ${settings(r)}`,
+    `- ${quietNote(r)}`,
+  ];
+}
+
+function serversSection(r: Results): string[] {
+  const lines = ["## Servers", ""];
+  for (const s of r.servers) lines.push(`- \`${s.name}\`: ${s.description}`);
+  for (const s of r.skipped) lines.push(`- \`${s.name}\`: skipped: ${s.reason}`);
+  return lines;
+}
+
+function echoSection(r: Results): string[] {
+  const lines = [
+    "## Echo",
+    "",
+    "Each connection sends a whole message, reads the same bytes back and sends again. req/s and MiB/s count",
+    "completed round trips (MiB/s counts the payload once); p50/p99 are round-trip latencies; server CPU",
+    "µs/req is the server process's own user + system time over the measured window divided by the",
+    `requests; the ratios compare with \`${REFERENCE}\` (CPU/req ÷ ${REFERENCE} of 3.00× means three times the`,
+    "CPU per request). \"other load\" is the share of the machine's CPU that processes other than the server",
+    "and the load generator used during the window: when it is high, that cell was disturbed.",
+  ];
+  if (r.chartFile) lines.push("", `![Server CPU time per request](${r.chartFile})`);
+  for (const t of echoTables(r)) lines.push("", `### ${t.title}`, "", renderTable(t, "md"));
+  return lines;
+}
+
+function scaleSection(s: ScaleReport): string[] {
+  const t = scaleTable(s);
+  const lines = [
+    "## Idle connections",
+    "",
+    "One server holds many idle connections, opened as fast as it accepts them (the client keeps at most",
+    "512 waiting in the accept queue, so no SYN is dropped and TCP's one-second retransmission never counts).",
+    "\"all accepted\" is the time until the server process holds every descriptor; RSS per conn is the growth",
+    "of the server's resident memory divided by the connections. The ping columns are single-byte round trips on one more connection, alone and then with",
+    "all the idle ones open: the difference is what one loop pass costs for the idle channels. Last, one byte",
+    "goes out on every idle connection and must come back.",
+    "",
+    renderTable(t, "md"),
+  ];
+  if (s.note) lines.push("", `Note: ${s.note}.`);
+  return lines;
+}
+
+function forwardSection(f: ForwardReport): string[] {
+  const lines = ["## Port forwarder", ""];
+  if (f.skipped) return [...lines, `Skipped: ${f.skipped}.`];
+  return [
+    ...lines,
+    "echo-load against the c-epoll echo server, once directly and once through",
+    "`asyncore forward` (the forwarder pinned to the server CPU; the echo server and the load generator",
+    "share the other CPU in both cases). CPU µs/req is the forwarder's own CPU time per round trip.",
+    "",
+    renderTable(forwardTable(f), "md"),
+  ];
+}
+
+export function markdownReport(r: Results): string {
+  const lines = [
+    "# Benchmarks",
+    "",
+    `Measured ${r.date.toISOString().replace("T", " ").slice(0, 16)} UTC with:`,
+    "",
+    "```sh",
+    r.command,
+    "```",
+    "",
+    "How it works and what every number means: [bench/README.md](../bench/README.md).",
+    "",
+    ...machineSection(r),
+    "",
+    ...serversSection(r),
+  ];
+  if (r.echo) lines.push("", ...echoSection(r));
+  if (r.scale) lines.push("", ...scaleSection(r.scale));
+  if (r.forward) lines.push("", ...forwardSection(r.forward));
+  const p = problems(r);
+  lines.push("", "## Problems seen in this run", "", ...(p.length ? p.map((x) => `- ${x}`) : ["None."]));
+  return lines.join("\n") + "\n";
+}

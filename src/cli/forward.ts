@@ -1,0 +1,57 @@
+// asyncore forward: the tutorial's port forwarder (examples/port-forwarder.ts).
+import { SOMAXCONN, loop } from "../index.js";
+import { Forwarder } from "../../examples/port-forwarder.js";
+import { bindableHost, listenError } from "./listen.js";
+import { formatAddress } from "./report.js";
+import { closeAllOnSignals } from "./signals.js";
+import { type Command, UsageError, parse, parseHost, parsePort } from "./usage.js";
+
+export const forward: Command = {
+  name: "forward",
+  summary: "forward every connection on a local port to a remote address",
+  help: `Usage: asyncore forward -r REMOTE_IP [-P REMOTE_PORT] [-l LOCAL_IP] [-p LOCAL_PORT]
+
+Runs the port forwarder of the asyncore tutorial: every connection made to LOCAL_IP:LOCAL_PORT
+is joined to a new connection to REMOTE_IP:REMOTE_PORT, and data flows both ways. When one
+side closes, what is still buffered for the other side is delivered before that side is
+closed, and at most 256 KiB is buffered each way. It prints "forward listening on
+LOCAL_IP:PORT, forwarding to REMOTE_IP:REMOTE_PORT" on stderr once it listens, and one line on
+stderr for each connection that fails. SIGINT or SIGTERM closes everything and exits with 0.
+
+Options:
+  -l, --local-ip IP        address to listen on (default 127.0.0.1)
+  -p, --local-port PORT    port to listen on, 0 for any free port (default 80)
+  -r, --remote-ip HOST     address or name to forward to (required)
+  -P, --remote-port PORT   port to forward to (default 80)
+  -h, --help               show this help
+`,
+  async run(args) {
+    const { values } = parse("forward", {
+      args,
+      options: {
+        "local-ip": { type: "string", short: "l", default: "127.0.0.1" },
+        "local-port": { type: "string", short: "p", default: "80" },
+        "remote-ip": { type: "string", short: "r" },
+        "remote-port": { type: "string", short: "P", default: "80" },
+      },
+    });
+    const localIp = parseHost("forward", "--local-ip", values["local-ip"]!);
+    const localPort = parsePort("forward", "--local-port", values["local-port"]!);
+    if (values["remote-ip"] === undefined) throw new UsageError("missing -r/--remote-ip (where to forward to)", "forward");
+    const remoteIp = parseHost("forward", "--remote-ip", values["remote-ip"]);
+    const remotePort = parsePort("forward", "--remote-port", values["remote-port"]!);
+    const address = await bindableHost(localIp);
+    let forwarder: Forwarder;
+    try {
+      forwarder = new Forwarder(address, localPort, remoteIp, remotePort, SOMAXCONN);
+    } catch (err) {
+      throw listenError(localIp, localPort, err, "-p");
+    }
+    forwarder.report = (line) => process.stderr.write(`asyncore: forward: ${line}\n`);
+    const stop = closeAllOnSignals();
+    process.stderr.write(`forward listening on ${formatAddress(forwarder.address)}, forwarding to ${formatAddress([remoteIp, remotePort])}\n`);
+    await loop();
+    stop();
+    return 0;
+  },
+};

@@ -1,0 +1,91 @@
+// asyncore http-get URL: the documentation's HTTP client (examples/http-client.ts). The body goes
+// to stdout as raw bytes while it arrives; --include writes the status line and headers first.
+import { closeAll, loop } from "../index.js";
+import { HTTPClient, parseHttpUrl } from "../../examples/http-client.js";
+import { describeError } from "./report.js";
+import { closeAllOnSignals } from "./signals.js";
+import { type Command, CommandError, UsageError, parse, parseCount } from "./usage.js";
+
+/** Writes the response to stdout as it comes, once the status says it is a success. */
+class StdoutHTTPClient extends HTTPClient {
+  include = false;
+
+  override handleResponse(): void {
+    if (!this.ok) {
+      this.close();  // the command reports the status; the error page's body is not wanted
+      return;
+    }
+    if (this.include) process.stdout.write(this.rawHead!);
+  }
+
+  override handleBody(chunk: Buffer): void {
+    process.stdout.write(chunk);
+  }
+}
+
+export const httpGet: Command = {
+  name: "http-get",
+  summary: "fetch an http:// URL with HTTP/1.0 and write the body to stdout",
+  help: `Usage: asyncore http-get URL [--include] [--timeout SECONDS]
+
+Runs the HTTP client of the asyncore documentation: sends "GET path HTTP/1.0" with a Host
+header to the URL's host and port (default 80) and writes the response body to stdout, byte
+for byte. A status other than 2xx, a refused connection or an unknown host is reported in one
+line on stderr, with exit code 1.
+
+Options:
+  -i, --include        write the status line and the headers before the body
+  --timeout SECONDS    give up when the connection is not made within SECONDS (default 30)
+  -h, --help           show this help
+`,
+  async run(args) {
+    const { values, positionals } = parse("http-get", {
+      args,
+      options: {
+        include: { type: "boolean", short: "i", default: false },
+        timeout: { type: "string", default: "30" },
+      },
+      allowPositionals: true,
+    });
+    if (positionals.length === 0) throw new UsageError("missing URL", "http-get");
+    if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`, "http-get");
+    const url = positionals[0]!;
+    try {
+      parseHttpUrl(url);
+    } catch (err) {
+      throw new UsageError((err as Error).message, "http-get");
+    }
+    const timeout = parseCount("http-get", "--timeout", values.timeout!, 1, 3600);
+
+    const client = new StdoutHTTPClient(url);
+    client.include = values.include!;
+    const stop = closeAllOnSignals();
+    // A reader that goes away (| head) ends the download quietly, as SIGPIPE ends other tools.
+    const onStdoutError = (err: Error & { code?: string }): void => {
+      if (err.code !== "EPIPE") throw err;
+      closeAll(undefined, true);
+    };
+    process.stdout.on("error", onStdoutError);
+    // Node's timers run while loop() waits: a connection not made in time is given up.
+    const timer = setTimeout(() => {
+      if (client.connected || client.fileno() === null) return;
+      client.error = new Error(`no connection within ${timeout} s`);
+      client.close();
+    }, timeout * 1000);
+    await loop();
+    clearTimeout(timer);
+    stop();
+
+    const where = `${client.target.host}:${client.target.port}`;
+    if (client.error !== null) {
+      const verb = client.established ? "error reading from" : "cannot connect to";
+      throw new CommandError(`${verb} ${where}: ${describeError(client.error)}`);
+    }
+    if (client.status === 0) return 0;  // interrupted by a signal before the response
+    if (!client.ok) {
+      const location = client.header("location");
+      throw new CommandError(`HTTP ${client.status} ${client.reason}${location ? ` (Location: ${location})` : ""}`.trimEnd());
+    }
+    return 0;
+  },
+};
