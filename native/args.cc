@@ -4,7 +4,7 @@
 
 namespace asyncore {
 
-static size_t ElementSize(napi_typedarray_type type) {
+size_t ElementSize(napi_typedarray_type type) {
   switch (type) {
     case napi_int16_array: case napi_uint16_array: return 2;
     case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;

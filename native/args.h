@@ -15,6 +15,8 @@ int FdArg(const Napi::CallbackInfo& info, size_t i);
 // Bytes: any ArrayBufferView (Buffer, Uint8Array, other typed arrays, DataView).
 struct Bytes { const char* data; size_t length; };
 Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+// Bytes per element of a typed array type.
+size_t ElementSize(napi_typedarray_type type);
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 

@@ -200,14 +200,22 @@ Napi::Value SendV(Info info) {
   Napi::Array list = info[1].As<Napi::Array>();
   size_t count = static_cast<size_t>(IntArg(info, 2, "count", 0, list.Length()));
   if (count > IOV_MAX) count = IOV_MAX;
+  // First read every element (a getter may run JavaScript, even detach an earlier buffer), then
+  // build the iovecs with no JavaScript running: a detached buffer then reads as empty.
+  std::vector<Napi::Value> values(count);
+  for (size_t i = 0; i < count; i++) {
+    values[i] = list[static_cast<uint32_t>(i)];
+    if (!values[i].IsTypedArray()) throw Napi::TypeError::New(env, "buffers must hold Buffers or Uint8Arrays");
+  }
   thread_local std::vector<iovec> iov;
   iov.resize(count);
   for (size_t i = 0; i < count; i++) {
-    Napi::Value v = list[static_cast<uint32_t>(i)];
-    if (!v.IsTypedArray()) throw Napi::TypeError::New(env, "buffers must hold Buffers or Uint8Arrays");
-    Napi::TypedArray t = v.As<Napi::TypedArray>();
-    iov[i].iov_base = static_cast<char*>(t.ArrayBuffer().Data()) + t.ByteOffset();
-    iov[i].iov_len = t.ByteLength();
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    napi_get_typedarray_info(env, values[i], &type, &length, &data, nullptr, nullptr);
+    iov[i].iov_base = data;
+    iov[i].iov_len = data == nullptr ? 0 : length * ElementSize(type);
   }
   msghdr msg{};
   msg.msg_iov = iov.data();

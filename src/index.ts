@@ -7,5 +7,6 @@ export {
   type Channel, type LoopOptions, type SocketMap, closeAll, exception, loop, poll, poll2, poll3, read, readwrite, socketMap, wake, write,
 } from "./loop.js";
 export { compactTraceback } from "./traceback.js";
+export { backend as pollerBackend } from "./poller.js";
 export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
 export { FileDispatcher, FileWrapper } from "./file-dispatcher.js";

@@ -75,6 +75,7 @@ export function exception(obj: Channel): void {
 
 /** Poll-style dispatch of `flags` (POLL* bits) to `obj`: read, write, priority, then hang-up/error. */
 export function readwrite(obj: Channel, flags: number): void {
+  if (typeof flags !== "number") throw new TypeError(`flags must be a number of POLL* bits, got ${typeof flags}`);
   readwriteIn(obj, flags, -1);
 }
 

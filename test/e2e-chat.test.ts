@@ -3,22 +3,12 @@
 // `asyncore chat-client`) on a Python asynchat line server.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type SocketMap, closeAll, loop } from "../src/index.js";
+import { loop } from "../src/index.js";
 import { ChatClient } from "../examples/chat-client.js";
 import { pythonSkipReason, runCli, startPython, startServer, stopAll } from "./helpers/cli-process.js";
 import { POLLERS } from "./helpers/pollers.js";
+import { privateMap } from "./helpers/private-map.js";
 
-// Each test's channels live in a map of its own; should a test fail half-way, this closes what
-// it left open, so that no loop() keeps the process alive.
-const maps: SocketMap[] = [];
-function privateMap(): SocketMap {
-  const map: SocketMap = new Map();
-  maps.push(map);
-  return map;
-}
-after(() => {
-  for (const map of maps) closeAll(map, true);
-});
 
 const pythonSkip = pythonSkipReason();
 

@@ -1,26 +1,16 @@
 // examples/chat-server.ts and examples/chat-client.ts in-process, in every poller mode: five
 // clients each hear the other four, the input bound closes a client that never ends its line,
 // and a client that stops reading is dropped instead of growing the server's memory.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
 import net from "node:net";
-import { type Address, type Socket, type SocketMap, closeAll, loop } from "../src/index.js";
+import { type Address, type Socket, type SocketMap, loop } from "../src/index.js";
 import { ChatClient } from "../examples/chat-client.js";
 import { ChatServer, MAX_LINE } from "../examples/chat-server.js";
 import { POLLERS } from "./helpers/pollers.js";
+import { privateMap } from "./helpers/private-map.js";
 
-// Each test's channels live in a map of its own; should a test fail half-way, this closes what
-// it left open, so that no loop() keeps the process alive.
-const maps: SocketMap[] = [];
-function privateMap(): SocketMap {
-  const map: SocketMap = new Map();
-  maps.push(map);
-  return map;
-}
-after(() => {
-  for (const map of maps) closeAll(map, true);
-});
 
 /** Lines received and lines printed are announced here, so that a test can wait for what it expects. */
 const events = new EventEmitter();

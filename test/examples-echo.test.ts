@@ -1,24 +1,14 @@
 // examples/echo-server.ts and examples/echo-client.ts in-process: the server in one map, the
 // clients in a map of their own, each map under its own loop(), in every poller mode.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { type SocketMap, closeAll, loop } from "../src/index.js";
+import { loop } from "../src/index.js";
 import { EchoClient } from "../examples/echo-client.js";
 import { EchoServer, OldStyleEchoServer } from "../examples/echo-server.js";
 import { POLLERS } from "./helpers/pollers.js";
+import { privateMap } from "./helpers/private-map.js";
 
-// Each test's channels live in a map of its own; should a test fail half-way, this closes what
-// it left open, so that no loop() keeps the process alive.
-const maps: SocketMap[] = [];
-function privateMap(): SocketMap {
-  const map: SocketMap = new Map();
-  maps.push(map);
-  return map;
-}
-after(() => {
-  for (const map of maps) closeAll(map, true);
-});
 
 const portOf = (server: EchoServer): number => server.address[1] as number;
 

@@ -1,25 +1,15 @@
 // examples/port-forwarder.ts in-process, in every poller mode, between a client and a remote
 // server of Node's own: nothing is lost when a side closes, the buffers stay bounded, failures
 // close both sides, and accept() returning null is handled.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import net from "node:net";
-import { type SocketMap, closeAll, loop } from "../src/index.js";
+import { loop } from "../src/index.js";
 import { BUFFER_LIMIT, ByteQueue, Forwarder } from "../examples/port-forwarder.js";
 import { POLLERS } from "./helpers/pollers.js";
+import { privateMap } from "./helpers/private-map.js";
 
-// Each test's channels live in a map of its own; should a test fail half-way, this closes what
-// it left open, so that no loop() keeps the process alive.
-const maps: SocketMap[] = [];
-function privateMap(): SocketMap {
-  const map: SocketMap = new Map();
-  maps.push(map);
-  return map;
-}
-after(() => {
-  for (const map of maps) closeAll(map, true);
-});
 
 async function listen(server: net.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -5,21 +5,11 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import http from "node:http";
 import net from "node:net";
-import { type SocketMap, closeAll, loop } from "../src/index.js";
+import { loop } from "../src/index.js";
 import { HTTPClient, parseHttpUrl } from "../examples/http-client.js";
 import { POLLERS } from "./helpers/pollers.js";
+import { privateMap } from "./helpers/private-map.js";
 
-// Each test's channels live in a map of its own; should a test fail half-way, this closes what
-// it left open, so that no loop() keeps the process alive.
-const maps: SocketMap[] = [];
-function privateMap(): SocketMap {
-  const map: SocketMap = new Map();
-  maps.push(map);
-  return map;
-}
-after(() => {
-  for (const map of maps) closeAll(map, true);
-});
 
 const body = crypto.randomBytes(300_000);
 let server: http.Server;
