@@ -241,6 +241,24 @@ Napi::Value Recv(Info info) {
   return ReceiveInto(info.Env(), n, [&](char* buf, size_t cap) { return recv(fd, buf, cap, flags); });
 }
 
+// recvInto(fd, buffer, offset, length): receives into buffer[offset, offset + length); bytes or -errno.
+Napi::Value RecvInto(Info info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  if (info.Length() < 2 || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "buffer must be a Buffer or Uint8Array");
+  Napi::TypedArray t = info[1].As<Napi::TypedArray>();
+  napi_typedarray_type type;
+  size_t count = 0;
+  void* data = nullptr;
+  napi_get_typedarray_info(env, t, &type, &count, &data, nullptr, nullptr);
+  size_t size = count * ElementSize(type);
+  size_t offset = static_cast<size_t>(IntArg(info, 2, "offset", 0, static_cast<int64_t>(size)));
+  size_t length = static_cast<size_t>(IntArg(info, 3, "length", 0, static_cast<int64_t>(size - offset)));
+  if (data == nullptr) return Napi::Number::New(env, length == 0 ? 0 : -EFAULT);  // detached
+  char* at = static_cast<char*>(data) + offset;
+  return Result(env, RetryEintr([&] { return recv(fd, at, length, 0); }));
+}
+
 Napi::Value RecvFrom(Info info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
@@ -387,6 +405,7 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("sendv", Napi::Function::New(env, SendV, "sendv"));
   exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
   exports.Set("recvfrom", Napi::Function::New(env, RecvFrom, "recvfrom"));
+  exports.Set("recvInto", Napi::Function::New(env, RecvInto, "recvInto"));
   exports.Set("read", Napi::Function::New(env, Read, "read"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
   exports.Set("getsockname", Napi::Function::New(env, GetName<getsockname>, "getsockname"));

@@ -37,6 +37,8 @@ export interface NativeBinding {
   sendto(fd: number, data: ArrayBufferView, flags: number, ...address: NativeAddress): number;
   recv(fd: number, n: number, flags: number): Buffer | number;
   recvfrom(fd: number, n: number, flags: number): [Buffer, RawAddress] | number;
+  /** Receives into buffer[offset, offset + length); bytes or -errno. */
+  recvInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
   read(fd: number, n: number): Buffer | number;
   write(fd: number, data: ArrayBufferView): number;
   getsockname(fd: number): RawAddress | number;

@@ -27,13 +27,27 @@ export interface Transport {
   [kBuffered](): number;
 }
 
-// The memory of Buffers that recv() made: nothing but their reader holds them, so a dispatcher
-// may queue them for sending without a defensive copy.
-const received = new WeakSet<ArrayBufferLike>();
+// Dispatchers receive into a shared slab and get views of it: no allocation or copy per read, and
+// a part once handed out is never written again, so a dispatcher may queue it for sending without
+// a defensive copy. A slab is replaced (not reused) when the next read might not fit; its memory
+// goes when the last view of it does.
+const SLAB_SIZE = 1024 * 1024;
+let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabUsed = 0;
+let previousSlab: ArrayBufferLike | null = null;
 
-/** True when `data` lies in memory that a receive of this library allocated. */
+function slabFor(n: number): Buffer {
+  if (slabUsed + n > slab.length) {
+    previousSlab = slab.buffer;
+    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, n));
+    slabUsed = 0;
+  }
+  return slab;
+}
+
+/** True when `data` lies in memory that a dispatcher's receive made (nothing else writes there). */
 export function isReceived(data: Uint8Array): boolean {
-  return received.has(data.buffer);
+  return data.buffer === slab.buffer || data.buffer === previousSlab;
 }
 
 // A Socket collected while still open closes its descriptor and warns, as Python does.
@@ -236,14 +250,17 @@ export class Socket implements Transport {
   [kTryRecv](n: number, readAhead = 0): Buffer | number {
     if (this.#fd < 0) return -EBADF;
     if (this.#pending !== null) return this.#takePending(n, false);
-    // Read ahead only on stream sockets: a datagram read that asks for more would merge nothing
-    // but could hide a message boundary's truncation.
-    const r = binding.recv(this.#fd, readAhead <= n || this.type !== SOCK_STREAM ? n : readAhead, 0);
-    if (typeof r === "number") return r;
-    received.add(r.buffer);
-    if (r.length <= n) return r;
-    this.#pending = r.subarray(n);
-    return r.subarray(0, n);
+    // Read ahead only on stream sockets: on datagram sockets a larger read changes nothing but
+    // whether a truncated message is noticed.
+    const want = readAhead > n && this.type === SOCK_STREAM ? readAhead : n;
+    const into = slabFor(want);
+    const r = binding.recvInto(this.#fd, into, slabUsed, want);
+    if (r < 0) return r;
+    const got = into.subarray(slabUsed, slabUsed + r);
+    slabUsed += (r + 7) & ~7;
+    if (r <= n) return got;
+    this.#pending = got.subarray(n);
+    return got.subarray(0, n);
   }
 
   [kBuffered](): number {
