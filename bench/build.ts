@@ -8,6 +8,7 @@ import type { Paths } from "./servers.js";
 const PROGRAMS: Array<[source: string, binary: string]> = [
   ["bench/echo-load.c", "echo-load"],
   ["bench/idle-conns.c", "idle-conns"],
+  ["bench/churn.c", "churn"],
   ["bench/servers/c-epoll.c", "c-epoll"],
 ];
 

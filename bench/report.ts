@@ -6,6 +6,7 @@ import { FORWARD_CONNS, FORWARD_SIZE } from "./forward.js";
 import type { Machine } from "./machine.js";
 import type { Options } from "./options.js";
 import type { ScaleReport } from "./scale.js";
+import type { ChurnResult } from "./churn.js";
 import type { ServerSpec } from "./servers.js";
 
 export const REFERENCE = "c-epoll";
@@ -21,6 +22,7 @@ export interface Results {
   skipped: Array<{ name: string; reason: string }>;
   echo: EchoCell[] | null;
   scale: ScaleReport | null;
+  churn: ChurnResult[] | null;
   forward: ForwardReport | null;
   chartFile: string | null; // the SVG's file name beside the Markdown, if written
 }
@@ -123,6 +125,22 @@ export function scaleTable(s: ScaleReport): Table {
   };
 }
 
+export function churnTable(results: ChurnResult[]): Table {
+  const mibs = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
+  return {
+    title: "Connection churn: connect, echo one byte, close",
+    headers: ["server", "cycles", "cycles/s", "open fds before → after", "RSS before → after", "RSS growth"],
+    rows: results.map((c) => [
+      c.error ? `${c.server} (failed)` : c.server,
+      int(c.cycles),
+      c.seconds > 0 ? int(c.cycles / c.seconds) : DASH,
+      `${c.fdsBefore} → ${c.fdsAfter}`,
+      `${mibs(c.rssBeforeKiB)} → ${mibs(c.rssAfterKiB)}`,
+      mibs(c.rssAfterKiB - c.rssBeforeKiB),
+    ]),
+  };
+}
+
 export function forwardTable(f: ForwardReport): Table {
   const direct = medianSample(f.direct);
   const fwd = medianSample(f.forwarded);
@@ -142,6 +160,7 @@ export function problems(r: Results): string[] {
   const out: string[] = [];
   for (const c of r.echo ?? []) for (const e of c.errors) out.push(`echo ${c.server}, ${sizeLabel(c.size)} × ${c.conns}: ${e}`);
   for (const s of r.scale?.results ?? []) if (s.error) out.push(`scale ${s.server}: ${s.error}`);
+  for (const c of r.churn ?? []) if (c.error) out.push(`churn ${c.server}: ${c.error}`);
   for (const e of r.forward?.errors ?? []) out.push(`forwarder: ${e}`);
   return out;
 }
@@ -164,6 +183,9 @@ export function textReport(r: Results): string {
   if (r.scale) {
     out.push("", renderTitle(scaleTable(r.scale)), renderTable(scaleTable(r.scale), "text"));
     if (r.scale.note) out.push(`note: ${r.scale.note}`);
+  }
+  if (r.churn) {
+    out.push("", renderTitle(churnTable(r.churn)), renderTable(churnTable(r.churn), "text"));
   }
   if (r.forward) {
     if (r.forward.skipped) out.push("", `Port forwarder: skipped: ${r.forward.skipped}`);
@@ -235,6 +257,19 @@ function scaleSection(s: ScaleReport): string[] {
   return lines;
 }
 
+function churnSection(results: ChurnResult[]): string[] {
+  return [
+    "## Connection churn",
+    "",
+    "A fresh server gets 2,000 warm-up cycles, then 100,000 more, one connection at a time: connect, send one",
+    "byte, read it back, close. The server's open descriptors (`/proc/PID/fd`) and resident memory are read",
+    "before and after (once the descriptor count has settled): a leak shows as more descriptors, or memory",
+    "that grows with the cycles.",
+    "",
+    renderTable(churnTable(results), "md"),
+  ];
+}
+
 function forwardSection(f: ForwardReport): string[] {
   const lines = ["## Port forwarder", ""];
   if (f.skipped) return [...lines, `Skipped: ${f.skipped}.`];
@@ -266,6 +301,7 @@ export function markdownReport(r: Results): string {
   ];
   if (r.echo) lines.push("", ...echoSection(r));
   if (r.scale) lines.push("", ...scaleSection(r.scale));
+  if (r.churn) lines.push("", ...churnSection(r.churn));
   if (r.forward) lines.push("", ...forwardSection(r.forward));
   const p = problems(r);
   lines.push("", "## Problems seen in this run", "", ...(p.length ? p.map((x) => `- ${x}`) : ["None."]));

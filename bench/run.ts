@@ -15,6 +15,7 @@ import { CLIENT_CPU, SERVER_CPU, killAllStarted, pinning } from "./procs.js";
 import { quietWaitTotalMs } from "./quiet.js";
 import { markdownReport, textReport, type Results } from "./report.js";
 import { runScale } from "./scale.js";
+import { runChurn } from "./churn.js";
 import { findUvloopPython, serverCatalog, type Paths, type ServerSpec } from "./servers.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     skipped: echo.skipped,
     echo: null,
     scale: null,
+    churn: null,
     forward: null,
     chartFile: null,
   };
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
   if (o.scale) {
     for (const s of scale.skipped) if (!echo.skipped.some((e) => e.name === s.name)) results.skipped.push(s);
     results.scale = await runScale(paths, o, scale.run, log);
+    results.churn = await runChurn(paths, scale.run, log);
   }
   if (o.forward) results.forward = await runForward(paths, o, forwardEcho, cpus, log);
   results.quietWaitS = quietWaitTotalMs() / 1000;
