@@ -5,7 +5,7 @@ import { loop } from "../index.js";
 import { ChatClient } from "../../examples/chat-client.js";
 import { describeError } from "./report.js";
 import { closeAllOnSignals } from "./signals.js";
-import { type Command, CommandError, parse, parseHost, parsePort } from "./usage.js";
+import { type Command, CommandError, HOST_PORT, hostAndPort, parse } from "./usage.js";
 
 export const chatClient: Command = {
   name: "chat-client",
@@ -27,12 +27,10 @@ Options:
     const { values } = parse("chat-client", {
       args,
       options: {
-        host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "8080" },
+        ...HOST_PORT,
       },
     });
-    const host = parseHost("chat-client", "--host", values.host!);
-    const port = parsePort("chat-client", "--port", values.port!);
+    const [host, port] = hostAndPort("chat-client", values);
     const client = new ChatClient([host, port]);
     client.print = (line) => process.stdout.write(`${line}\n`);
     // stdin is read by Node's own loop while loop() waits: each line is pushed as it comes.

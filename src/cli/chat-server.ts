@@ -1,10 +1,7 @@
 // asyncore chat-server: the line-based chat server on AsyncChat (examples/chat-server.ts).
-import { loop } from "../index.js";
 import { ChatServer } from "../../examples/chat-server.js";
-import { bindableHost, listenError } from "./listen.js";
-import { formatAddress } from "./report.js";
-import { closeAllOnSignals } from "./signals.js";
-import { type Command, parse, parseHost, parsePort } from "./usage.js";
+import { serve } from "./listen.js";
+import { type Command, HOST_PORT, hostAndPort, parse } from "./usage.js";
 
 export const chatServer: Command = {
   name: "chat-server",
@@ -23,26 +20,8 @@ Options:
   -h, --help    show this help
 `,
   async run(args) {
-    const { values } = parse("chat-server", {
-      args,
-      options: {
-        host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "8080" },
-      },
-    });
-    const host = parseHost("chat-server", "--host", values.host!);
-    const port = parsePort("chat-server", "--port", values.port!);
-    const address = await bindableHost(host);
-    let server: ChatServer;
-    try {
-      server = new ChatServer(address, port);
-    } catch (err) {
-      throw listenError(host, port, err);
-    }
-    const stop = closeAllOnSignals();
-    process.stderr.write(`chat-server listening on ${formatAddress(server.address)}\n`);
-    await loop();
-    stop();
-    return 0;
+    const { values } = parse("chat-server", { args, options: HOST_PORT });
+    const [host, port] = hostAndPort("chat-server", values);
+    return serve("chat-server", host, port, (h, p) => new ChatServer(h, p));
   },
 };

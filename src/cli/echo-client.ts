@@ -4,7 +4,7 @@ import { type SocketMap, loop } from "../index.js";
 import { EchoClient } from "../../examples/echo-client.js";
 import { describeError } from "./report.js";
 import { closeAllOnSignals } from "./signals.js";
-import { type Command, CommandError, parse, parseCount, parseHost, parsePort } from "./usage.js";
+import { type Command, CommandError, HOST_PORT, hostAndPort, parse, parseCount } from "./usage.js";
 
 export const echoClient: Command = {
   name: "echo-client",
@@ -27,14 +27,12 @@ Options:
     const { values } = parse("echo-client", {
       args,
       options: {
-        host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "8080" },
+        ...HOST_PORT,
         message: { type: "string", default: "hello" },
         count: { type: "string", default: "1" },
-      },
+      } as const,
     });
-    const host = parseHost("echo-client", "--host", values.host!);
-    const port = parsePort("echo-client", "--port", values.port!);
+    const [host, port] = hostAndPort("echo-client", values);
     const count = parseCount("echo-client", "--count", values.count!, 1, 1000);
     const message = Buffer.from(values.message!);
     const map: SocketMap = new Map();

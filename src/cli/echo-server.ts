@@ -1,10 +1,8 @@
 // asyncore echo-server: the documentation's echo server (examples/echo-server.ts).
-import { SOMAXCONN, loop } from "../index.js";
+import { SOMAXCONN } from "../index.js";
 import { EchoServer } from "../../examples/echo-server.js";
-import { bindableHost, listenError } from "./listen.js";
-import { formatAddress } from "./report.js";
-import { closeAllOnSignals } from "./signals.js";
-import { type Command, parse, parseHost, parsePort } from "./usage.js";
+import { serve } from "./listen.js";
+import { type Command, HOST_PORT, hostAndPort, parse } from "./usage.js";
 
 export const echoServer: Command = {
   name: "echo-server",
@@ -22,26 +20,8 @@ Options:
   -h, --help    show this help
 `,
   async run(args) {
-    const { values } = parse("echo-server", {
-      args,
-      options: {
-        host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "8080" },
-      },
-    });
-    const host = parseHost("echo-server", "--host", values.host!);
-    const port = parsePort("echo-server", "--port", values.port!);
-    const address = await bindableHost(host);
-    let server: EchoServer;
-    try {
-      server = new EchoServer(address, port, undefined, SOMAXCONN);
-    } catch (err) {
-      throw listenError(host, port, err);
-    }
-    const stop = closeAllOnSignals();
-    process.stderr.write(`echo-server listening on ${formatAddress(server.address)}\n`);
-    await loop();
-    stop();
-    return 0;
+    const { values } = parse("echo-server", { args, options: HOST_PORT });
+    const [host, port] = hostAndPort("echo-server", values);
+    return serve("echo-server", host, port, (h, p) => new EchoServer(h, p, undefined, SOMAXCONN));
   },
 };

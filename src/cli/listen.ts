@@ -2,8 +2,10 @@
 // and the message when the address cannot be bound (in use, a privileged port, not local).
 import dns from "node:dns";
 import net from "node:net";
+import { type Address, loop } from "../index.js";
 import { CommandError } from "./usage.js";
 import { describeError, formatAddress } from "./report.js";
+import { closeAllOnSignals } from "./signals.js";
 
 /** A numeric address for `host` ("localhost" and "" are understood by bind() as they are). */
 export async function bindableHost(host: string): Promise<string> {
@@ -19,4 +21,23 @@ export function listenError(host: string, port: number, err: unknown, portOption
   const privileged = (err as { code?: unknown }).code === "EACCES" && port < 1024;
   const hint = privileged ? ` (ports below 1024 need privileges: try ${portOption} 0)` : "";
   return new CommandError(`cannot listen on ${formatAddress([host, port])}: ${describeError(err)}${hint}`);
+}
+
+/**
+ * A server command's life: bind with `make` (a failure becomes one clear line), say
+ * "<command> listening on HOST:PORT" on stderr, serve until SIGINT/SIGTERM closes every channel.
+ */
+export async function serve(command: string, host: string, port: number, make: (host: string, port: number) => { address: Address }): Promise<number> {
+  const bindable = await bindableHost(host);
+  let server: { address: Address };
+  try {
+    server = make(bindable, port);
+  } catch (err) {
+    throw listenError(host, port, err);
+  }
+  const stop = closeAllOnSignals();
+  process.stderr.write(`${command} listening on ${formatAddress(server.address)}\n`);
+  await loop();
+  stop();
+  return 0;
 }

@@ -81,3 +81,14 @@ export function parseHost(command: string, option: string, text: string): string
   if (text.trim() === "") throw new UsageError(`${option} needs a host name or address`, command);
   return text;
 }
+
+/** The --host/--port options of every network command (defaults 127.0.0.1 and 8080). */
+export const HOST_PORT = {
+  host: { type: "string", default: "127.0.0.1" },
+  port: { type: "string", default: "8080" },
+} as const;
+
+/** The checked --host and --port of a command parsed with HOST_PORT. */
+export function hostAndPort(command: string, values: { host?: string | undefined; port?: string | undefined }): [string, number] {
+  return [parseHost(command, "--host", values.host!), parsePort(command, "--port", values.port!)];
+}
