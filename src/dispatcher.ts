@@ -2,7 +2,7 @@
 import { AF_INET, AF_INET6, IPPROTO_TCP, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY } from "./constants.js";
 import { type Address, resolveAddress, toNativeAddress } from "./address.js";
 import {
-  DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, WOULD_BLOCK, systemError,
+  DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, isWouldBlock, systemError,
 } from "./errors.js";
 import { type Channel, type SocketMap, PollState, flushAtPassEnd, inPass, kFlush, kPollState, socketMap, wake } from "./loop.js";
 import {
@@ -231,8 +231,8 @@ export class Dispatcher implements Channel {
   /** Internal: what send() makes of a raw result (bytes, or -errno). */
   _sent(r: number): number {
     if (r >= 0) return r;
+    if (isWouldBlock(r)) return 0;  // a full kernel buffer is routine: no Error for it
     const err = systemError(r, "send");
-    if (WOULD_BLOCK.has(err.code)) return 0;
     if (DISCONNECTED.has(err.code)) {
       this.handleClose();
       return 0;

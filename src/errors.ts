@@ -48,13 +48,16 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(E).reverse().map(([name, value]) => [value, name] as const),
 );
 
+/** True when a raw result (-errno, as the addon returns) means "would block": no Error is built for it. */
+export function isWouldBlock(result: number): boolean {
+  return result === -E.EAGAIN || result === -E.EWOULDBLOCK;
+}
+
 /** True when `err` is a system error whose code is one of `codes`. */
 export function hasCode(err: unknown, codes: ReadonlySet<string>): boolean {
   return typeof err === "object" && err !== null && codes.has((err as { code?: unknown }).code as string);
 }
 
-/** Would-block: the call may succeed later. */
-export const WOULD_BLOCK: ReadonlySet<string> = new Set(["EAGAIN", "EWOULDBLOCK"]);
 /** The peer is gone: a send or recv that fails with these closes the channel (asyncore's _DISCONNECTED). */
 export const DISCONNECTED: ReadonlySet<string> = new Set(["ECONNRESET", "ENOTCONN", "ESHUTDOWN", "ECONNABORTED", "EPIPE", "EBADF"]);
 
