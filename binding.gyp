@@ -9,9 +9,14 @@
         "native/socket.cc",
         "native/poller.cc"
       ],
-      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "defines": ["NAPI_VERSION=8"],
+      "defines": [
+        "NAPI_VERSION=8",
+        # While an environment (a Worker) shuts down, an error that can no longer be thrown into
+        # JavaScript is dropped instead of ending in std::terminate or a V8 fatal error.
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
+      ],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17"

@@ -19,7 +19,9 @@
 #include "poller.h"
 #include "args.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 #ifdef __linux__
@@ -66,11 +68,14 @@ struct PollerState {
   uv_check_t check;
   bool waiting = false;
   bool expired = false;
-  Napi::FunctionReference callback;
-  Napi::ObjectReference events;  // Int32Array of [fd, revents] pairs
+  // Raw Node-API handles: Deliver() runs from libuv, where nothing may throw (see Deliver).
+  napi_ref callback = nullptr;
+  napi_ref events = nullptr;      // Int32Array of [fd, revents] pairs
+  // Where the harvest in progress writes: re-read from `events` before every harvest, never kept
+  // across JavaScript (which may detach the array and free its memory).
   int32_t* events_data = nullptr;
-  size_t events_capacity = 0;    // in pairs
-  std::unique_ptr<Napi::AsyncContext> context;
+  size_t events_capacity = 0;     // in pairs
+  napi_async_context context = nullptr;
   napi_async_cleanup_hook_handle cleanup = nullptr;
   int closing = 0;               // handles whose close callback is still due (teardown)
   std::vector<int> invalid;      // fds that could not be watched: delivered as POLLNVAL
@@ -99,6 +104,24 @@ PollerState* LiveState(const Napi::CallbackInfo& info) {
   PollerState* s = GetState(info.Env());
   if (s == nullptr) throw Napi::Error::New(info.Env(), "poller: the environment is shutting down");
   return s;
+}
+
+// Descriptor numbers reaching the poller index its tables: one beyond RLIMIT_NOFILE cannot be an
+// open descriptor (unless the limit was lowered after it was opened, which fcntl tells), and would
+// only grow the tables to its size.
+bool FdPlausible(int fd) {
+  thread_local int limit = 0;
+  if (fd >= 0 && fd < limit) return true;
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+    limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > static_cast<rlim_t>(INT_MAX) ? INT_MAX : static_cast<int>(rl.rlim_cur);
+  if (fd >= 0 && fd < limit) return true;
+  return fd >= 0 && fcntl(fd, F_GETFD) >= 0;
+}
+
+void CheckFd(Napi::Env env, int64_t fd) {
+  if (fd < 0 || fd > INT_MAX || !FdPlausible(static_cast<int>(fd)))
+    throw Napi::RangeError::New(env, "fd " + std::to_string(fd) + " is out of range (beyond RLIMIT_NOFILE and not open)");
 }
 
 template <typename T>
@@ -227,6 +250,7 @@ void UvSetInterest(PollerState* s, int fd, int want) {
     }
     w->handle.data = w;
     uv_unref(reinterpret_cast<uv_handle_t*>(&w->handle));
+    ForgetAlways(s, fd);  // the number now names a descriptor that can be watched
     if (s->by_fd.size() <= static_cast<size_t>(fd)) s->by_fd.resize(static_cast<size_t>(fd) + 1, nullptr);
     s->by_fd[fd] = w;
   }
@@ -283,6 +307,9 @@ void OnEpollReadable(uv_poll_t* handle, int status, int) {
 }
 
 void EpollSetInterest(PollerState* s, int fd, int want) {
+  // An always-ready descriptor is not in the epoll set (registered[fd] stays 0): no interest
+  // must take it off that list too, or every later wait would end at once.
+  if (want == 0) ForgetAlways(s, fd);
   if (s->registered.size() <= static_cast<size_t>(fd)) s->registered.resize(static_cast<size_t>(fd) + 1, 0);
   uint8_t cur = s->registered[fd];
   if (cur == want) return;
@@ -291,7 +318,6 @@ void EpollSetInterest(PollerState* s, int fd, int want) {
   ev.data.fd = fd;
   if (want == 0) {
     if (cur) epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, &ev);  // an unwanted fd must not report HUP/ERR
-    ForgetAlways(s, fd);
     s->registered[fd] = 0;
     if (cur) s->registered_count--;
     return;
@@ -311,6 +337,7 @@ void EpollSetInterest(PollerState* s, int fd, int want) {
   }
   if (!cur) s->registered_count++;
   s->registered[fd] = static_cast<uint8_t>(want);
+  ForgetAlways(s, fd);  // the number now names a descriptor that epoll watches
 }
 
 void EpollForget(PollerState* s, int fd) {
@@ -355,6 +382,7 @@ void SetInterest(PollerState* s, int fd, int want) {
 
 // Writes what is ready now into the events array; returns the number of [fd, revents] pairs.
 size_t Harvest(PollerState* s) {
+  if (s->events_data == nullptr) return 0;  // EventsArray() did not run, or failed
   size_t extra = s->invalid.size() + s->always.size();
   size_t room = s->events_capacity > extra ? s->events_capacity - extra : 0;
   size_t n;
@@ -376,17 +404,45 @@ size_t Harvest(PollerState* s) {
     n++;
   }
   s->invalid.clear();
+  s->events_data = nullptr;  // JavaScript runs next: the pointer is not kept
   return n;
 }
 
-// The events array holds at least `pairs` pairs (it is replaced, so JavaScript is handed the new one).
-void EnsureCapacity(PollerState* s, Napi::Env env, size_t pairs) {
-  if (pairs <= s->events_capacity && !s->events.IsEmpty()) return;
+// The events array, made ready for a harvest of up to `pairs` pairs. It is read from its reference
+// every time: JavaScript may have detached it since (its memory is then gone, or owned by another
+// ArrayBuffer). A detached or too small array is replaced, so JavaScript must take the array that
+// comes with each harvest (the callback's argument, or events() after pollNow()). Never throws;
+// nullptr when no array can be made (an environment shutting down).
+napi_value EventsArray(PollerState* s, size_t pairs) {
+  napi_env env = s->env;
+  napi_value arr = nullptr;
+  s->events_data = nullptr;
+  if (s->events != nullptr && napi_get_reference_value(env, s->events, &arr) == napi_ok && arr != nullptr) {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env, arr, &type, &length, &data, nullptr, nullptr) == napi_ok &&
+        type == napi_int32_array && data != nullptr && length / 2 >= std::max<size_t>(pairs, 1)) {
+      s->events_data = static_cast<int32_t*>(data);
+      s->events_capacity = length / 2;
+      return arr;
+    }
+  }
   size_t cap = std::max<size_t>({pairs, s->events_capacity * 2, 64});
-  Napi::Int32Array arr = Napi::Int32Array::New(env, cap * 2);
-  s->events.Reset(arr, 1);
-  s->events_data = arr.Data();
+  napi_value ab;
+  void* data = nullptr;
+  napi_ref ref = nullptr;
+  if (napi_create_arraybuffer(env, cap * 2 * sizeof(int32_t), &data, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_int32_array, cap * 2, ab, 0, &arr) != napi_ok ||
+      napi_create_reference(env, arr, 1, &ref) != napi_ok) {
+    s->events_capacity = 0;
+    return nullptr;
+  }
+  if (s->events != nullptr) napi_delete_reference(env, s->events);
+  s->events = ref;
+  s->events_data = static_cast<int32_t*>(data);
   s->events_capacity = cap;
+  return arr;
 }
 
 size_t Pending(PollerState* s) {
@@ -407,24 +463,48 @@ void EndWait(PollerState* s) {
   uv_unref(reinterpret_cast<uv_handle_t*>(&s->check));
 }
 
+// The callback threw, or could not run. A JavaScript exception becomes an ordinary uncaught
+// exception. An environment that is shutting down (a Worker being terminated) has either no
+// pending exception or a termination that is no JavaScript value: it is dropped, since any
+// attempt to wrap or rethrow it ends in a V8 fatal error.
+void ReportCallbackFailure(napi_env env) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+  napi_value err;
+  if (napi_get_and_clear_last_exception(env, &err) != napi_ok || err == nullptr) return;
+  napi_valuetype type;
+  if (napi_typeof(env, err, &type) != napi_ok) return;
+  napi_fatal_exception(env, err);
+}
+
+// Runs from libuv (the check handle): nothing here may throw, and every Node-API call is checked
+// (each can fail once the environment is shutting down).
 void Deliver(PollerState* s) {
-  Napi::Env env(s->env);
-  Napi::HandleScope scope(env);
-  EnsureCapacity(s, env, Pending(s));
-  size_t count = Harvest(s);
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value events = EventsArray(s, Pending(s));
+  size_t count = events != nullptr ? Harvest(s) : 0;
   EndWait(s);
-  try {
-    s->callback.MakeCallback(env.Global(), {Napi::Number::New(env, static_cast<double>(count)), s->events.Value()},
-                             *s->context);
-  } catch (const Napi::Error& e) {
-    // The JavaScript side catches handler errors itself; anything left is a bug to report loudly.
-    napi_fatal_exception(s->env, e.Value());
+  napi_value callback, global, argv[2], result;
+  if (events != nullptr && s->callback != nullptr && s->context != nullptr &&
+      napi_get_reference_value(env, s->callback, &callback) == napi_ok && callback != nullptr &&
+      napi_get_global(env, &global) == napi_ok &&
+      napi_create_double(env, static_cast<double>(count), &argv[0]) == napi_ok) {
+    argv[1] = events;
+    if (napi_make_callback(env, s->context, global, callback, 2, argv, &result) != napi_ok) ReportCallbackFailure(env);
   }
+  napi_close_handle_scope(env, scope);
 }
 
 void OnCheck(uv_check_t* check) {
   PollerState* s = static_cast<PollerState*>(check->data);
-  if (s->waiting && HasWork(s)) Deliver(s);
+  if (!s->waiting || !HasWork(s)) return;
+  try {
+    Deliver(s);
+  } catch (...) {
+    // Nothing may unwind into libuv (a std::bad_alloc from a vector, say): the wait has ended.
+  }
 }
 
 void ApplyChanges(const Napi::CallbackInfo& info, PollerState* s, size_t at) {
@@ -435,22 +515,50 @@ void ApplyChanges(const Napi::CallbackInfo& info, PollerState* s, size_t at) {
   Napi::Int32Array changes = info[at].As<Napi::Int32Array>();
   size_t n = static_cast<size_t>(IntArg(info, at + 1, "nchanges", 0, static_cast<int64_t>(changes.ElementLength() / 2)));
   const int32_t* c = changes.Data();
-  for (size_t i = 0; i < n; i++) {
-    if (c[2 * i] < 0) throw Napi::RangeError::New(env, "changes: fd out of range");
-    SetInterest(s, c[2 * i], c[2 * i + 1] & (POLLIN | POLLOUT | POLLPRI));
-  }
+  if (n > 0 && c == nullptr) throw Napi::TypeError::New(env, "changes: the array is detached");
+  // Every fd is checked before any change is applied: a bad one changes nothing.
+  for (size_t i = 0; i < n; i++) CheckFd(env, c[2 * i]);
+  for (size_t i = 0; i < n; i++) SetInterest(s, c[2 * i], c[2 * i + 1] & (POLLIN | POLLOUT | POLLPRI));
 }
 
 // init(callback): callback(count, events) receives each harvest. Returns the backend's name.
 Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   PollerState* s = LiveState(info);
-  s->callback = Napi::Persistent(FunctionArg(info, 0, "callback"));
-  EnsureCapacity(s, info.Env(), 64);
-  return Napi::String::New(info.Env(), s->backend == Backend::kEpoll ? "epoll" : "uv");
+  Napi::Function callback = FunctionArg(info, 0, "callback");
+  napi_ref ref;
+  if (napi_create_reference(env, callback, 1, &ref) != napi_ok) throw Napi::Error::New(env);
+  if (s->callback != nullptr) napi_delete_reference(env, s->callback);
+  s->callback = ref;
+  if (EventsArray(s, 64) == nullptr) throw Napi::Error::New(env, "poller: cannot make the events array");
+  return Napi::String::New(env, s->backend == Backend::kEpoll ? "epoll" : "uv");
+}
+
+// events(): the array the next harvest is written to; after a pollNow() that found something,
+// the array holding its pairs (replaced when JavaScript detached it, or when it had to grow).
+Napi::Value Events(const Napi::CallbackInfo& info) {
+  PollerState* s = LiveState(info);
+  napi_value arr = EventsArray(s, 0);
+  if (arr == nullptr) throw Napi::Error::New(info.Env(), "poller: cannot make the events array");
+  return Napi::Value(info.Env(), arr);
+}
+
+// forget(fd): stops watching fd and forgets its mask, as closing it through the binding does;
+// for a descriptor given up without being closed (Socket.detach()).
+Napi::Value Forget(const Napi::CallbackInfo& info) {
+  LiveState(info);
+  PollerForget(info.Env(), FdArg(info, 0));
+  return info.Env().Undefined();
+}
+
+// checkFd(fd): RangeError for a number no descriptor can have (beyond RLIMIT_NOFILE and not open).
+Napi::Value CheckFdFn(const Napi::CallbackInfo& info) {
+  CheckFd(info.Env(), IntArg(info, 0, "fd", INT64_MIN / 2, INT64_MAX / 2));
+  return info.Env().Undefined();
 }
 
 void CheckReady(const Napi::CallbackInfo& info, PollerState* s) {
-  if (s->callback.IsEmpty()) throw Napi::Error::New(info.Env(), "poller: init() was not called");
+  if (s->callback == nullptr) throw Napi::Error::New(info.Env(), "poller: init() was not called");
   if (s->waiting) throw Napi::Error::New(info.Env(), "poller: a wait is already pending");
 }
 
@@ -492,6 +600,7 @@ Napi::Value PollNow(const Napi::CallbackInfo& info) {
   CheckReady(info, s);
   ApplyChanges(info, s, 0);
   if (s->backend != Backend::kEpoll) return Napi::Number::New(env, -1);
+  if (EventsArray(s, Pending(s)) == nullptr) throw Napi::Error::New(env, "poller: cannot make the events array");
   return Napi::Number::New(env, static_cast<double>(Harvest(s)));
 }
 
@@ -535,9 +644,13 @@ void Teardown(napi_async_cleanup_hook_handle hook, void* arg) {
   PollerState* s = static_cast<PollerState*>(arg);
   s->cleanup = hook;
   Napi::Env(s->env).SetInstanceData<PollerState, NoFinalize>(nullptr);  // later calls see "shutting down"
-  s->callback.Reset();
-  s->events.Reset();
-  s->context.reset();
+  napi_env env = s->env;
+  if (s->callback != nullptr) napi_delete_reference(env, s->callback);
+  if (s->events != nullptr) napi_delete_reference(env, s->events);
+  if (s->context != nullptr) napi_async_destroy(env, s->context);
+  s->callback = s->events = nullptr;
+  s->context = nullptr;
+  s->events_data = nullptr;
   s->closing = 3 + (s->ep_handle != nullptr ? 1 : 0);
   for (Watch* w : std::vector<Watch*>(s->by_fd)) {
     if (w == nullptr) continue;
@@ -596,7 +709,14 @@ void InitPoller(Napi::Env env, Napi::Object exports) {
     }
   }
 #endif
-  s->context = std::make_unique<Napi::AsyncContext>(env, "asyncore.poll");
+  napi_value resource_name;
+  if (napi_create_string_utf8(env, "asyncore.poll", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_async_init(env, nullptr, resource_name, &s->context) != napi_ok) {
+    if (s->epfd >= 0) close(s->epfd);
+    if (s->ep_handle != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(s->ep_handle), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    delete s;
+    throw Napi::Error::New(env, "poller: cannot make its async context");
+  }
   uv_timer_init(s->loop, &s->timer);
   uv_idle_init(s->loop, &s->idle);
   uv_check_init(s->loop, &s->check);
@@ -614,6 +734,9 @@ void InitPoller(Napi::Env env, Napi::Object exports) {
   poller.Set("pollNow", Napi::Function::New(env, PollNow, "pollNow"));
   poller.Set("wake", Napi::Function::New(env, Wake, "wake"));
   poller.Set("watching", Napi::Function::New(env, Watching, "watching"));
+  poller.Set("events", Napi::Function::New(env, Events, "events"));
+  poller.Set("forget", Napi::Function::New(env, Forget, "forget"));
+  poller.Set("checkFd", Napi::Function::New(env, CheckFdFn, "checkFd"));
   exports.Set("poller", poller);
 }
 

@@ -22,6 +22,8 @@ socklen_t ParseAddress(const Napi::CallbackInfo& info, size_t i, sockaddr_storag
       throw Napi::RangeError::New(env, "AF_UNIX path too long (at most " +
                                            std::to_string(sizeof(un->sun_path) - 1) + " bytes)");
     un->sun_family = AF_UNIX;
+    // "" asks for Linux's autobind: the kernel picks a unique abstract name (as Python's bind("")).
+    if (path.empty()) return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path));
     std::memcpy(un->sun_path, path.data(), path.size());
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
   }

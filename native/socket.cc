@@ -7,15 +7,18 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #ifndef MSG_NOSIGNAL
@@ -43,8 +46,9 @@ int MakeNonBlockingCloexec(int fd) {
 }
 
 int NewSocket(int family, int type, int proto) {
+  int fd;
 #if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-  int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   if (fd >= 0 || errno != EINVAL) return fd;
 #endif
   fd = socket(family, type, proto);
@@ -61,6 +65,8 @@ int NewSocket(int family, int type, int proto) {
 // size; a large one takes the block itself (no copy) and a new block is made for the next call.
 constexpr size_t kHandOver = 32 * 1024;
 constexpr size_t kMaxScratch = 1 << 20;
+// recv(n, MSG_WAITALL) must have all n bytes of room up front: past this, RangeError.
+constexpr size_t kMaxWaitAll = 64 << 20;
 
 struct Scratch {
   char* data = nullptr;
@@ -83,23 +89,73 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
-void FreeBlock(Napi::Env, char* data) { free(data); }
+void FreeBlock(napi_env, void* data, void*) { free(data); }
 
-// Receive up to n bytes with `recvfn(buf, n)`; returns a Buffer of what came, or -errno.
-template <typename F>
-Napi::Value ReceiveInto(Napi::Env env, size_t n, F recvfn) {
-  if (n > kMaxScratch) {  // very large reads go straight into their own Buffer
-    Napi::Buffer<char> buf = Napi::Buffer<char>::New(env, n);
-    ssize_t r = RetryEintr([&] { return recvfn(buf.Data(), n); });
-    if (r < 0) return Napi::Number::New(env, -errno);
-    return static_cast<size_t>(r) == n ? buf : Napi::Buffer<char>::Copy(env, buf.Data(), r);
+// A Buffer over `data` (malloc'ed, `length` bytes), freed with it. On failure (an environment
+// shutting down) the block is freed here and the error thrown.
+Napi::Value HandOver(Napi::Env env, char* data, size_t length) {
+  napi_value buf;
+  if (napi_create_external_buffer(env, length, data, FreeBlock, nullptr, &buf) != napi_ok) {
+    free(data);
+    throw Napi::Error::New(env);
   }
-  char* data = scratch.Get(n < 4096 ? 4096 : n);
-  if (data == nullptr) throw Napi::Error::New(env, "recv: out of memory");
-  ssize_t r = RetryEintr([&] { return recvfn(data, n); });
-  if (r < 0) return Napi::Number::New(env, -errno);
-  if (static_cast<size_t>(r) < kHandOver) return Napi::Buffer<char>::Copy(env, data, r);
-  return Napi::Buffer<char>::New(env, scratch.Release(), static_cast<size_t>(r), FreeBlock);
+  return Napi::Value(env, buf);
+}
+
+// Room for a receive of at most n bytes: n itself up to the scratch block's size; beyond it, no
+// more than can arrive now (what the kernel has queued, FIONREAD) or the scratch block's size,
+// whichever is more. recv(2**31-1) thus allocates what is there, not 2 GiB. A blocking socket
+// with nothing queued yet gets the scratch block's size; a receive returns at most that then.
+size_t ReceiveRoom(Napi::Env env, int fd, size_t n, int flags) {
+  if (n <= kMaxScratch) return n;
+  if (flags & MSG_WAITALL) {
+    if (n > kMaxWaitAll)
+      throw Napi::RangeError::New(env, "bufsize " + std::to_string(n) + " is too large with MSG_WAITALL (at most " +
+                                           std::to_string(kMaxWaitAll) + ")");
+    return n;
+  }
+  int queued = 0;
+  if (ioctl(fd, FIONREAD, &queued) < 0 || queued < 0) queued = 0;
+  return std::min(n, std::max(kMaxScratch, static_cast<size_t>(queued)));
+}
+
+// Receive up to n bytes with `recvfn(buf, room)`; returns a Buffer of what came, or -errno.
+//
+// MSG_TRUNC: the kernel then returns the datagram's full length, which may exceed what it copied
+// (and a TCP socket discards the bytes instead of copying them). The result is never longer than
+// the room actually filled: at most n bytes, and bytes the kernel did not copy read as zeros
+// (the room is cleared first), never as stale memory of an earlier receive.
+template <typename F>
+Napi::Value ReceiveInto(Napi::Env env, int fd, size_t n, int flags, F recvfn) {
+  size_t room = ReceiveRoom(env, fd, n, flags);
+  bool own = room > kMaxScratch;  // a block of its own, handed over as it is
+  char* data = own ? static_cast<char*>(malloc(room)) : scratch.Get(room < 4096 ? 4096 : room);
+  if (data == nullptr) throw Napi::RangeError::New(env, "recv: cannot allocate " + std::to_string(room) + " bytes");
+  if (flags & MSG_TRUNC) std::memset(data, 0, room);
+  ssize_t r = RetryEintr([&] { return recvfn(data, room); });
+  if (r < 0) {
+    int e = errno;
+    if (own) free(data);
+    return Napi::Number::New(env, -e);
+  }
+  size_t length = std::min(static_cast<size_t>(r), room);
+  if (length < kHandOver) {
+    Napi::Value copy;
+    try {
+      copy = Napi::Buffer<char>::Copy(env, data, length);
+    } catch (...) {
+      if (own) free(data);
+      throw;
+    }
+    if (own) free(data);
+    return copy;
+  }
+  if (!own) return HandOver(env, scratch.Release(), length);
+  if (length < room) {  // give back what the receive did not use
+    char* shrunk = static_cast<char*>(realloc(data, length));
+    if (shrunk != nullptr) data = shrunk;
+  }
+  return HandOver(env, data, length);
 }
 
 size_t SizeArg(Info info, size_t i) { return static_cast<size_t>(IntArg(info, i, "bufsize", 0, INT_MAX)); }
@@ -238,7 +294,7 @@ Napi::Value Recv(Info info) {
   int fd = FdArg(info, 0);
   size_t n = SizeArg(info, 1);
   int flags = FlagsArg(info, 2);
-  return ReceiveInto(info.Env(), n, [&](char* buf, size_t cap) { return recv(fd, buf, cap, flags); });
+  return ReceiveInto(info.Env(), fd, n, flags, [&](char* buf, size_t cap) { return recv(fd, buf, cap, flags); });
 }
 
 // recvInto(fd, buffer, offset, length): receives into buffer[offset, offset + length); bytes or -errno.
@@ -267,7 +323,7 @@ Napi::Value RecvFrom(Info info) {
   sockaddr_storage sa;
   socklen_t len = sizeof(sa);
   std::memset(&sa, 0, sizeof(sa));
-  Napi::Value data = ReceiveInto(env, n, [&](char* buf, size_t cap) {
+  Napi::Value data = ReceiveInto(env, fd, n, flags, [&](char* buf, size_t cap) {
     len = sizeof(sa);
     return recvfrom(fd, buf, cap, flags, reinterpret_cast<sockaddr*>(&sa), &len);
   });
@@ -281,7 +337,7 @@ Napi::Value RecvFrom(Info info) {
 Napi::Value Read(Info info) {
   int fd = FdArg(info, 0);
   size_t n = SizeArg(info, 1);
-  return ReceiveInto(info.Env(), n, [&](char* buf, size_t cap) { return read(fd, buf, cap); });
+  return ReceiveInto(info.Env(), fd, n, 0, [&](char* buf, size_t cap) { return read(fd, buf, cap); });
 }
 
 Napi::Value Write(Info info) {
@@ -391,6 +447,13 @@ Napi::Value PollNow(Info info) {
   return Result(info.Env(), r < 0 ? r : p.revents);
 }
 
+// strerror(errno): the C library's text for a positive errno (libuv has none for some, such as
+// EINPROGRESS); src/errors.ts asks for it only where Node's own map has no entry.
+Napi::Value StrError(Info info) {
+  int e = static_cast<int>(IntArg(info, 0, "errno", 0, INT_MAX));
+  return Napi::String::New(info.Env(), std::strerror(e));
+}
+
 }  // namespace
 
 void InitSocket(Napi::Env env, Napi::Object exports) {
@@ -418,6 +481,7 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking, "setBlocking"));
   exports.Set("fdFlags", Napi::Function::New(env, FdFlags, "fdFlags"));
   exports.Set("pollNow", Napi::Function::New(env, PollNow, "pollNow"));
+  exports.Set("strerror", Napi::Function::New(env, StrError, "strerror"));
 }
 
 }  // namespace asyncore

@@ -2,6 +2,7 @@
 // `code` ("EADDRINUSE"), `errno` (negative, as Node's own), `syscall`.
 import os from "node:os";
 import util from "node:util";
+import { binding } from "./native.js";
 
 /** Node's system-error shape. */
 export interface SystemError extends Error {
@@ -39,6 +40,11 @@ export function strerror(errno: number): string {
   if (!Number.isInteger(errno)) return `Unknown error ${String(errno)}`;
   const entry = util.getSystemErrorMap().get(-Math.abs(errno));
   if (entry) return entry[1];
+  // libuv has no text for some errnos (EINPROGRESS, EALREADY): the C library's, as Python's os.strerror.
+  if (Math.abs(errno) <= 0x7fffffff) {
+    const text = binding.strerror(Math.abs(errno));
+    if (text !== "" && !text.startsWith("Unknown error")) return text;
+  }
   // As Python's _strerror: the errno's symbolic name when there is no text for it.
   return ERRNO_NAMES.get(Math.abs(errno)) ?? `Unknown error ${errno}`;
 }

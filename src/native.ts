@@ -21,6 +21,12 @@ export interface NativePoller {
   wake(): void;
   /** How many descriptors have a poll handle (tests, leak checks). */
   watching(): number;
+  /** The array harvests are written to; after a pollNow() that found something, the one holding its pairs. */
+  events(): Int32Array;
+  /** Stops watching `fd` (a descriptor given up without being closed). */
+  forget(fd: number): void;
+  /** RangeError when no descriptor can have the number `fd` (beyond RLIMIT_NOFILE and not open). */
+  checkFd(fd: number): void;
 }
 
 export interface NativeBinding {
@@ -54,6 +60,8 @@ export interface NativeBinding {
   fdFlags(fd: number): number;
   /** poll(2) revents of one descriptor right now, or -errno. */
   pollNow(fd: number, events: number): number;
+  /** The C library's text for a positive errno. */
+  strerror(errno: number): string;
   poller: NativePoller;
 }
 

@@ -26,9 +26,21 @@ export const backend: string = binding.poller.init((count, harvested) => {
   deliver?.(count, harvested);
 });
 
+/**
+ * Throws RangeError for a number that no descriptor can have (beyond RLIMIT_NOFILE and not open):
+ * tables indexed by descriptor must not grow to its size. Cheap below the limit.
+ */
+export function checkFd(fd: number): void {
+  if (fd >= 0 && fd < fdLimit) return;
+  binding.poller.checkFd(fd);
+  if (fd >= fdLimit) fdLimit = fd + 1;  // an open descriptor above a limit lowered since
+}
+let fdLimit = 1024;
+
 /** Asks for `mask` (POLLIN | POLLOUT | POLLPRI) on `fd` from the next wait on. */
 export function setInterest(fd: number, mask: number): void {
   if (fd >= interest.length) {
+    checkFd(fd);
     const grown = new Int32Array(Math.max(fd + 1, interest.length * 2));
     grown.set(interest);
     interest = grown;
@@ -72,7 +84,10 @@ export const canPollNow = backend === "epoll";
 export function pollNow(): number {
   const n = binding.poller.pollNow(changes, nchanges);
   nchanges = 0;
-  if (n > 0) forgetInvalid(n);
+  if (n > 0) {
+    events = binding.poller.events();  // the array may have been replaced (grown, or detached by someone)
+    forgetInvalid(n);
+  }
   return n;
 }
 
@@ -86,10 +101,30 @@ export function wake(): void {
   if (onHarvest !== null) binding.poller.wake();
 }
 
+// Drops `fd` from the masks and from the changes not sent yet: its watch is going away, and a queued
+// change must not bring it back (a closed number is reused soon).
+function dropFd(fd: number): void {
+  if (fd < interest.length) interest[fd] = 0;
+  let k = 0;
+  for (let i = 0; i < nchanges; i++) {
+    if (changes[2 * i] === fd) continue;
+    changes[2 * k] = changes[2 * i]!;
+    changes[2 * k + 1] = changes[2 * i + 1]!;
+    k++;
+  }
+  nchanges = k;
+}
+
 /** Closes a descriptor: its watch is stopped and released first, then the fd is closed. */
 export function closeFd(fd: number): number {
-  if (fd < interest.length) interest[fd] = 0;
+  dropFd(fd);
   return binding.close(fd);
+}
+
+/** Stops watching a descriptor that stays open (given up by Socket.detach()). */
+export function forgetFd(fd: number): void {
+  dropFd(fd);
+  binding.poller.forget(fd);
 }
 
 /** How many descriptors the addon has a poll handle for. */

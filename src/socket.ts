@@ -4,7 +4,7 @@ import { AF_INET, AF_INET6, AF_UNIX, MSG_PEEK, SOCK_STREAM, SOL_SOCKET, SO_ERROR
 import { type Address, fromRawAddress, toNativeAddressSync } from "./address.js";
 import { closedError, systemError, EBADF } from "./errors.js";
 import { binding } from "./native.js";
-import { closeFd } from "./poller.js";
+import { closeFd, forgetFd } from "./poller.js";
 import type { NativeAddress } from "./native.js";
 
 /** Internal fast paths used by dispatchers: -errno instead of a thrown error. */
@@ -235,11 +235,18 @@ export class Socket implements Transport {
     check(closeFd(fd), "close");
   }
 
-  /** Gives up the descriptor without closing it; the Socket is closed from then on. */
+  /**
+   * Gives up the descriptor without closing it; the Socket is closed from then on. The poller
+   * stops watching it: whoever takes the number over (or a new descriptor that reuses it once it
+   * is closed elsewhere) starts from no registration.
+   */
   detach(): number {
     const fd = this.#fd;
+    if (fd < 0) return fd;
     this.#fd = -1;
+    this.#pending = null;
     unclosed.unregister(this);
+    forgetFd(fd);
     return fd;
   }
 
@@ -251,8 +258,9 @@ export class Socket implements Transport {
     if (this.#fd < 0) return -EBADF;
     if (this.#pending !== null) return this.#takePending(n, false);
     // Read ahead only on stream sockets: on datagram sockets a larger read changes nothing but
-    // whether a truncated message is noticed.
-    const want = readAhead > n && this.type === SOCK_STREAM ? readAhead : n;
+    // whether a truncated message is noticed. One receive takes at most a slab: recv(2**31-1)
+    // must not allocate 2 GiB for the few bytes that are there.
+    const want = Math.min(readAhead > n && this.type === SOCK_STREAM ? readAhead : n, SLAB_SIZE);
     const into = slabFor(want);
     const r = binding.recvInto(this.#fd, into, slabUsed, want);
     if (r < 0) return r;

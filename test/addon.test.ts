@@ -147,6 +147,7 @@ function badCalls(fd: number): Case[] {
     ["setBlocking", [fd], TypeError], ["setBlocking", [fd, 1], TypeError], ["setBlocking", [fd, "true"], TypeError],
     ["fdFlags", [], TypeError], ["fdFlags", [-1], RangeError],
     ["pollNow", [fd], TypeError], ["pollNow", [fd, -1], RangeError], ["pollNow", [fd, 0x10000], RangeError],
+    ["strerror", [], TypeError], ["strerror", ["5"], TypeError], ["strerror", [-1], RangeError], ["strerror", [2 ** 31], RangeError],
   ];
   return cases;
 }

@@ -1,0 +1,167 @@
+// The addon's receive paths under hostile arguments: MSG_TRUNC (the kernel reports more than it
+// copied) and sizes far beyond anything that can arrive. Every case runs in a child process: before
+// the fixes these overflowed a heap block or died on V8's fatal allocation path.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { LIBRARY_URL, runNode } from "../helpers/child-process.js";
+
+const SCALE = Number(process.env["TEST_TIME_SCALE"]) || 1;
+const T = { timeout: 30_000 * SCALE };
+const CHILD = 20_000 * SCALE;
+const NATIVE_URL = new URL("./native.js", LIBRARY_URL).href;
+
+function describeChild(r: { code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }): string {
+  return `code=${r.code} signal=${r.signal} timedOut=${r.timedOut}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+/** Runs `body` (an async function body with `binding`, `lib` in scope) in a child; returns its stdout lines as JSON values. */
+async function child(body: string, shellPrefix?: string): Promise<unknown[]> {
+  const script = `
+    import { binding } from ${JSON.stringify(NATIVE_URL)};
+    import * as lib from ${JSON.stringify(LIBRARY_URL)};
+    const out = (v) => process.stdout.write(JSON.stringify(v) + "\\n");
+    ${body}
+  `;
+  const r = shellPrefix === undefined ? await runNode(script, { timeoutMs: CHILD }) : await runShell(shellPrefix, script);
+  assert.ok(r.code === 0 && !r.timedOut, describeChild(r));
+  return r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown);
+}
+
+async function runShell(prefix: string, script: string) {
+  const { spawn } = await import("node:child_process");
+  return await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
+    const c = spawn("bash", ["-c", `${prefix}; exec "$0" --input-type=module -e "$1"`, process.execPath, script], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    c.stdout.setEncoding("utf8").on("data", (d: string) => { stdout += d; });
+    c.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+    const timer = setTimeout(() => { timedOut = true; c.kill("SIGKILL"); }, CHILD);
+    c.on("close", (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, timedOut }); });
+  });
+}
+
+const MSG_TRUNC = 0x20;  // Linux
+
+describe("MSG_TRUNC: a result is never longer than what the kernel copied", { skip: process.platform !== "linux" }, () => {
+  test("recv(10, MSG_TRUNC) after a 100,000-byte datagram: 10 bytes, its first 10; fill() and later receives are safe", T, async () => {
+    const [r] = await child(`
+      const { AF_UNIX, SOCK_DGRAM } = binding.constants;
+      const [a, b] = binding.socketpair(AF_UNIX, SOCK_DGRAM, 0);
+      const results = [];
+      for (const size of [100000, 200000, 4096, 40000]) {
+        const sent = binding.send(a, Buffer.alloc(size, 0x41), 0);
+        const got = binding.recv(b, 10, ${MSG_TRUNC});
+        if (typeof got === "number") { results.push({ size, sent, error: got }); continue; }
+        const text = got.toString("latin1");
+        got.fill(0);
+        results.push({ size, sent, length: got.length, allA: /^A*$/.test(text) });
+      }
+      // recvfrom takes the same path; MSG_PEEK | MSG_TRUNC leaves the datagram queued.
+      binding.send(a, Buffer.alloc(100000, 0x42), 0);
+      const peek = binding.recvfrom(b, 10, ${MSG_TRUNC} | binding.constants.MSG_PEEK);
+      const from = binding.recvfrom(b, 10, ${MSG_TRUNC});
+      results.push({ peek: peek[0].length, from: from[0].length, fromText: from[0].toString("latin1") });
+      binding.close(a); binding.close(b);
+      out(results);
+    `);
+    assert.deepEqual(r, [
+      { size: 100000, sent: 100000, length: 10, allA: true },
+      { size: 200000, sent: 200000, length: 10, allA: true },
+      { size: 4096, sent: 4096, length: 10, allA: true },
+      { size: 40000, sent: 40000, length: 10, allA: true },
+      { peek: 10, from: 10, fromText: "BBBBBBBBBB" },
+    ]);
+  });
+
+  test("recv(n, MSG_TRUNC) on TCP (the kernel discards instead of copying) never hands out another connection's bytes", T, async () => {
+    const [r] = await child(`
+      const { AF_UNIX, SOCK_DGRAM } = binding.constants;
+      const s = new lib.Socket(); s.bind(["127.0.0.1", 0]); s.listen(1);
+      const c = new lib.Socket(); c.setblocking(true); c.connect(["127.0.0.1", s.getsockname()[1]]);
+      s.setblocking(true); const [conn] = s.accept(); conn.setblocking(true);
+      // Another connection's secret passes through the addon's receive block first.
+      const [x, y] = binding.socketpair(AF_UNIX, SOCK_DGRAM, 0);
+      binding.send(x, Buffer.alloc(20000, 0x53), 0);
+      const secret = binding.recv(y, 20000, 0);
+      c.sendall(Buffer.alloc(1000, 0x2e));
+      const got = conn.recv(1000, ${MSG_TRUNC});
+      out({ secretLength: secret.length, length: got.length, leaked: got.includes(0x53) });
+      for (const s2 of [s, c, conn]) s2.close();
+      binding.close(x); binding.close(y);
+    `);
+    assert.deepEqual(r, { secretLength: 20000, length: 1000, leaked: false });
+  });
+
+  test("the other receive paths (recvInto, read-ahead, FileWrapper.read) never report more than they filled", T, async () => {
+    const [r] = await child(`
+      const { AF_UNIX, SOCK_DGRAM, SOCK_STREAM } = binding.constants;
+      const [a, b] = binding.socketpair(AF_UNIX, SOCK_DGRAM, 0);
+      binding.send(a, Buffer.alloc(100000, 0x41), 0);
+      const into = Buffer.alloc(16);
+      const n = binding.recvInto(b, into, 3, 10);
+      const [p, q] = lib.socketpair(AF_UNIX, SOCK_DGRAM);
+      p.send(Buffer.alloc(100000, 0x43));
+      const { kTryRecv } = await import(${JSON.stringify(new URL("./socket.js", LIBRARY_URL).href)});
+      const ahead = q[kTryRecv](10, 65536);
+      const [fa, fb] = binding.socketpair(AF_UNIX, SOCK_STREAM, 0);
+      binding.write(fa, Buffer.alloc(50, 0x44));
+      const w = new lib.FileWrapper(fb);
+      const fr = w.read(10);
+      out({ n, intoTail: [...into.subarray(13)], ahead: ahead.length, fr: fr.length });
+      w.close(); p.close(); q.close();
+      for (const fd of [a, b, fa, fb]) binding.close(fd);
+    `);
+    assert.deepEqual(r, { n: 10, intoTail: [0, 0, 0], ahead: 10, fr: 10 });
+  });
+});
+
+describe("sizes beyond what can arrive", () => {
+  test("recv(2**31-1) under a 1.5 GB address-space limit returns what is queued (no up-front allocation, no abort)", T, async () => {
+    const [r] = await child(`
+      const { AF_UNIX, SOCK_STREAM, SOCK_DGRAM } = binding.constants;
+      const res = {};
+      for (const [name, type] of [["stream", SOCK_STREAM], ["dgram", SOCK_DGRAM]]) {
+        const [a, b] = binding.socketpair(AF_UNIX, type, 0);
+        binding.send(a, Buffer.from("hello"), 0);
+        const got = binding.recv(b, 2 ** 31 - 1, 0);
+        const from = (binding.send(a, Buffer.from("again"), 0), binding.recvfrom(b, 2 ** 31 - 1, 0));
+        const none = binding.recv(b, 2 ** 31 - 1, 0);
+        res[name] = [got.toString(), from[0].toString(), none];
+        binding.close(a); binding.close(b);
+      }
+      // 3 MiB queued on a stream: one large read takes it all (large reads stay one call).
+      const [a, b] = binding.socketpair(AF_UNIX, SOCK_STREAM, 0);
+      binding.setsockopt(a, binding.constants.SOL_SOCKET, binding.constants.SO_SNDBUF, 8 << 20);
+      const big = Buffer.alloc(3 << 20, 7);
+      let sent = 0; while (sent < big.length) { const n = binding.send(a, big.subarray(sent), 0); if (n <= 0) break; sent += n; }
+      let total = 0; for (;;) { const g = binding.recv(b, 2 ** 31 - 1, 0); if (typeof g === "number") break; total += g.length; }
+      res.big = total === sent && sent > 0;
+      const s = new lib.Socket(lib.AF_UNIX, lib.SOCK_STREAM);
+      let threw = null; try { s.recv(2 ** 31 - 1); } catch (e) { threw = e.code; }
+      res.socketLayer = /^E[A-Z]+$/.test(String(threw));  // a system error (EINVAL or ENOTCONN: not connected), no abort
+      s.close();
+      out(res);
+    `, "ulimit -v 1500000");
+    assert.deepEqual(r, { stream: ["hello", "again", -11], dgram: ["hello", "again", -11], big: true, socketLayer: true });
+  });
+
+  test("Dispatcher.recv(2**31-1) (the read-ahead path) under a 1.5 GB address-space limit: what is queued, no RangeError", T, async () => {
+    const [r] = await child(`
+      const [a, b] = lib.socketpair();
+      const map = new Map();
+      const got = [];
+      class R extends lib.Dispatcher {
+        writable() { return false; }
+        handleRead() { got.push(this.recv(2 ** 31 - 1).toString()); }
+        handleError(err) { got.push("error: " + err.message); this.close(); }
+      }
+      const d = new R(a, map);
+      b.send(Buffer.from("hello"));
+      for (let i = 0; i < 20 && got.length === 0; i++) await lib.loop({ map, timeout: 0.05, count: 1 });
+      d.close(); b.close();
+      out(got);
+    `, "ulimit -v 1500000");
+    assert.deepEqual(r, ["hello"]);
+  });
+});
