@@ -416,19 +416,23 @@ size_t Harvest(PollerState* s) {
 napi_value EventsArray(PollerState* s, size_t pairs) {
   napi_env env = s->env;
   napi_value arr = nullptr;
+  bool grow = false;  // too small (doubles), rather than detached (same size again)
   s->events_data = nullptr;
   if (s->events != nullptr && napi_get_reference_value(env, s->events, &arr) == napi_ok && arr != nullptr) {
     napi_typedarray_type type;
     size_t length = 0;
     void* data = nullptr;
     if (napi_get_typedarray_info(env, arr, &type, &length, &data, nullptr, nullptr) == napi_ok &&
-        type == napi_int32_array && data != nullptr && length / 2 >= std::max<size_t>(pairs, 1)) {
-      s->events_data = static_cast<int32_t*>(data);
-      s->events_capacity = length / 2;
-      return arr;
+        type == napi_int32_array && data != nullptr) {
+      if (length / 2 >= std::max<size_t>(pairs, 1)) {
+        s->events_data = static_cast<int32_t*>(data);
+        s->events_capacity = length / 2;
+        return arr;
+      }
+      grow = true;
     }
   }
-  size_t cap = std::max<size_t>({pairs, s->events_capacity * 2, 64});
+  size_t cap = std::max<size_t>({pairs, grow ? s->events_capacity * 2 : s->events_capacity, 64});
   napi_value ab;
   void* data = nullptr;
   napi_ref ref = nullptr;
