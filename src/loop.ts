@@ -253,8 +253,9 @@ function dispatch(count: number, events: Int32Array): void {
     if (passUsePoll) {
       for (let k = 0; k < nReady; k++) {
         const i = readyIdx[k]!;
-        let flags = passReady[i]!;
         const wants = passWants[i]!;
+        // only what the channel asked for (a backend may report more), and hang-ups and errors
+        let flags = passReady[i]! & (HANGUP | (wants & READ_WANTED ? POLLIN | POLLPRI : 0) | (wants & WRITE_WANTED ? POLLOUT : 0));
         // A hang-up on a channel that reads is a read: it sees the peer's last bytes, then the end.
         if (flags & POLLHUP && wants & READ_WANTED && !(flags & FAILED)) flags |= POLLIN;
         if (wants & TIMED && flags & (POLLIN | POLLOUT)) stamp(i);
