@@ -58,55 +58,33 @@ describe("idle timeouts", () => {
       }
     });
 
-    test(`reads postpone the deadline; the timeout comes idleTimeout after the last one, ${mode.name}`, { timeout: 10_000 }, async () => {
-      const map: SocketMap = new Map();
-      const [ch, peer] = pairIn(map);
-      let sent = 0;
-      let lastSend = 0;
-      const timer = setInterval(() => {
-        if (sent === 6) return clearInterval(timer);
-        peer.send(Buffer.from("x"));
-        lastSend = performance.now() - ch.started;
-        sent++;
-      }, 60);
-      try {
-        ch.idleTimeout = 0.25;
-        await loop({ timeout: 30, map, usePoll: mode.usePoll });
-        assert.equal(sent, 6, "the channel stayed open while the peer was sending");
-        assert.equal(ch.timeouts.length, 1);
-        const after = ch.timeouts[0]! - lastSend;
-        assert.ok(after >= 240 && after < 1_500, `timed out ${after.toFixed(0)} ms after the last read`);
-      } finally {
-        clearInterval(timer);
-        closeAll(map, true);
-        peer.close();
-      }
-    });
-
-    test(`sends from outside a pass postpone the deadline, ${mode.name}`, { timeout: 10_000 }, async () => {
-      const map: SocketMap = new Map();
-      const [ch, peer] = pairIn(map);
-      let sent = 0;
-      let lastSend = 0;
-      const timer = setInterval(() => {
-        if (sent === 6) return clearInterval(timer);
-        ch.send(Buffer.from("ping"));
-        lastSend = performance.now() - ch.started;
-        sent++;
-      }, 60);
-      try {
-        ch.idleTimeout = 0.25;
-        await loop({ timeout: 30, map, usePoll: mode.usePoll });
-        assert.equal(sent, 6);
-        assert.equal(ch.timeouts.length, 1);
-        const after = ch.timeouts[0]! - lastSend;
-        assert.ok(after >= 240 && after < 1_500, `timed out ${after.toFixed(0)} ms after the last send`);
-      } finally {
-        clearInterval(timer);
-        closeAll(map, true);
-        peer.close();
-      }
-    });
+    for (const activity of ["reads (the peer sends)", "sends from outside a pass"] as const) {
+      test(`${activity} postpone the deadline; the timeout comes idleTimeout after the last one, ${mode.name}`, { timeout: 10_000 }, async () => {
+        const map: SocketMap = new Map();
+        const [ch, peer] = pairIn(map);
+        let sent = 0;
+        let lastSend = 0;
+        const timer = setInterval(() => {
+          if (sent === 6) return clearInterval(timer);
+          if (activity === "sends from outside a pass") ch.send(Buffer.from("ping"));
+          else peer.send(Buffer.from("x"));
+          lastSend = performance.now() - ch.started;
+          sent++;
+        }, 60);
+        try {
+          ch.idleTimeout = 0.25;
+          await loop({ timeout: 30, map, usePoll: mode.usePoll });
+          assert.equal(sent, 6, "the channel stayed open while active");
+          assert.equal(ch.timeouts.length, 1);
+          const after = ch.timeouts[0]! - lastSend;
+          assert.ok(after >= 240 && after < 1_500, `timed out ${after.toFixed(0)} ms after the last activity`);
+        } finally {
+          clearInterval(timer);
+          closeAll(map, true);
+          peer.close();
+        }
+      });
+    }
 
     test(`a handleTimeout() that keeps the channel open is called once per idle period; null stops it, ${mode.name}`, { timeout: 10_000 }, async () => {
       const map: SocketMap = new Map();
