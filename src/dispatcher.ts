@@ -349,6 +349,24 @@ export class Dispatcher implements Channel {
     this.logInfo("unhandled write event", "warning");
   }
 
+  // Idle timeout (see idle.ts): null, or the record each pass checks.
+  _idle: IdleRecord | null = null;
+  /**
+   * Seconds without a read or write event dispatched and without a send before handleTimeout()
+   * is called (default null: none). Settable at any time; setting it starts the idle period anew.
+   */
+  get idleTimeout(): number | null {
+    return getIdleTimeout(this);
+  }
+  set idleTimeout(seconds: number | null) {
+    setIdleTimeout(this, seconds);
+  }
+
+  /** The channel was idle for idleTimeout seconds. Default: closeError = ETIMEDOUT, then handleClose(). */
+  handleTimeout(): void {
+    closeOnTimeout(this);
+  }
+
   handleConnect(): void {
     this.logInfo("unhandled connect event", "warning");
   }
@@ -366,24 +384,6 @@ export class Dispatcher implements Channel {
   handleClose(): void {
     this.logInfo("unhandled close event", "warning");
     this.close();
-  }
-
-  // Idle timeout (see idle.ts): null, or the record each pass checks.
-  _idle: IdleRecord | null = null;
-  /**
-   * Seconds without a read or write event dispatched and without a send before handleTimeout()
-   * is called (default null: none). Settable at any time; setting it starts the idle period anew.
-   */
-  get idleTimeout(): number | null {
-    return getIdleTimeout(this);
-  }
-  set idleTimeout(seconds: number | null) {
-    setIdleTimeout(this, seconds);
-  }
-
-  /** The channel was idle for idleTimeout seconds. Default: closeError = ETIMEDOUT, then handleClose(). */
-  handleTimeout(): void {
-    closeOnTimeout(this);
   }
 
   #transport(syscall: string): Transport {
