@@ -5,8 +5,8 @@
 // the handlers in map order: select-style (all reads, then writes, then exceptional events) or
 // poll-style (per channel: read, write, priority, hang-up). A channel closed during the pass gets
 // no further calls in it, even if a new channel takes over its descriptor number.
-import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from "./constants.js";
 import { readFileSync } from "node:fs";
+import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from "./constants.js";
 import { DISCONNECTED, ExitNow, hasCode } from "./errors.js";
 import * as poller from "./poller.js";
 import { type IdleRecord, now as clock } from "./idle.js";
