@@ -27,6 +27,8 @@ const ACCEPT_IGNORED: ReadonlySet<string> = new Set([
 const ACCEPT_RESOURCE: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 const ACCEPT_BACKOFF_MIN_MS = 10;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
+// Resource errors less than this apart are one burst (one log line), even with accepts between them.
+const ACCEPT_BURST_GAP_MS = 5000;
 const TCP_INFO = process.platform === "linux" ? 11 : -1;
 
 /** The default output bound of DispatcherWithSend and AsyncChat (outputHighWater): 1 MiB. */
@@ -87,6 +89,7 @@ export class Dispatcher implements Channel {
   _acceptBackoff = 0;
   _acceptUntil = 0;
   _acceptTimer: ReturnType<typeof setTimeout> | null = null;
+  _acceptErrorAt = -Infinity;  // when the last one was
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     if (map !== undefined && map !== null && !(map instanceof Map)) throw new TypeError("map must be a Map");
@@ -254,7 +257,8 @@ export class Dispatcher implements Channel {
    * A pending connection and its peer's address, or null when none is pending. Errors never close
    * the listener: one that concerns a single connection (ECONNABORTED, EPROTO...) returns null; out
    * of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) returns null and pauses accepting
-   * (back-off from 10 ms doubling to 1 s, one log line per burst) so that the loop does not spin.
+   * (back-off from 10 ms doubling to 1 s; one log line per burst, errors less than 5 s apart being
+   * one burst) so that the loop does not spin.
    */
   accept(): [Socket, Address] | null {
     const sock = this.#sock("accept");
@@ -279,10 +283,12 @@ export class Dispatcher implements Channel {
   }
 
   #pauseAccepting(sock: Socket, err: Error): void {
-    const first = this._acceptBackoff === 0;
-    const delay = first ? ACCEPT_BACKOFF_MIN_MS : Math.min(this._acceptBackoff * 2, ACCEPT_BACKOFF_MAX_MS);
+    const now = performance.now();
+    const newBurst = now - this._acceptErrorAt > ACCEPT_BURST_GAP_MS;
+    this._acceptErrorAt = now;
+    const delay = this._acceptBackoff === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(this._acceptBackoff * 2, ACCEPT_BACKOFF_MAX_MS);
     this._acceptBackoff = delay;
-    this._acceptUntil = performance.now() + delay;
+    this._acceptUntil = now + delay;
     this._pollHint = true;
     if (this._acceptTimer !== null) clearTimeout(this._acceptTimer);
     // Ends the loop's wait when the pause does (the listener is not polled meanwhile).
@@ -290,7 +296,7 @@ export class Dispatcher implements Channel {
       this._acceptTimer = null;
       wake();
     }, delay);
-    if (first) {
+    if (newBurst) {
       const waiting = waitingConnections(sock);
       this.logInfo(
         `${err.message}: accepting paused on ${String(this)}${waiting === null ? "" : ` with ${waiting} connection${waiting === 1 ? "" : "s"} waiting`}` +
@@ -360,6 +366,7 @@ export class Dispatcher implements Channel {
     }
     this._acceptBackoff = 0;
     this._acceptUntil = 0;
+    this._acceptErrorAt = -Infinity;
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
@@ -600,6 +607,7 @@ export class DispatcherWithSend extends Dispatcher {
     checkBytes(data, "outBuffer");
     this._queue = data.length > 0 ? [data] : [];
     this._queued = data.length;
+    if (this._queued > this.#highWater) this._pollHint = true;
   }
 
   initiateSend(): void {
