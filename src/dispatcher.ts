@@ -31,6 +31,14 @@ const ACCEPT_BACKOFF_MAX_MS = 1000;
 const ACCEPT_BURST_GAP_MS = 5000;
 const TCP_INFO = process.platform === "linux" ? 11 : -1;
 
+/** A listener's accept back-off: its current delay (0: none), when the pause ends, its timer, the last error's time. */
+interface AcceptPause {
+  backoff: number;
+  until: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  errorAt: number;
+}
+
 /** The default output bound of DispatcherWithSend and AsyncChat (outputHighWater): 1 MiB. */
 export const DEFAULT_OUTPUT_HIGH_WATER = 1024 * 1024;
 
@@ -85,11 +93,8 @@ export class Dispatcher implements Channel {
   // pass for every other channel.
   _pollHint = false;
   _lookupError: unknown = null;
-  // Accepting paused after EMFILE & co: the current back-off (0: not paused), when it ends, its timer.
-  _acceptBackoff = 0;
-  _acceptUntil = 0;
-  _acceptTimer: ReturnType<typeof setTimeout> | null = null;
-  _acceptErrorAt = -Infinity;  // when the last one was
+  // Made when accept() first runs out of descriptors (most channels never do).
+  _acceptPause: AcceptPause | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     if (map !== undefined && map !== null && !(map instanceof Map)) throw new TypeError("map must be a Map");
@@ -235,9 +240,10 @@ export class Dispatcher implements Channel {
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
-    if (this._acceptUntil !== 0) {
-      if (performance.now() < this._acceptUntil) return PollState.Hold;
-      this._acceptUntil = 0;
+    const pause = this._acceptPause;
+    if (pause !== null && pause.until !== 0) {
+      if (performance.now() < pause.until) return PollState.Hold;
+      pause.until = 0;
     }
     if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
     this._pollHint = false;
@@ -268,7 +274,7 @@ export class Dispatcher implements Channel {
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (ACCEPT_IGNORED.has(code)) {
-        this._acceptBackoff = 0;  // a descriptor could be had: any burst is over
+        if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
         return null;
       }
       if (ACCEPT_RESOURCE.has(code)) {
@@ -277,23 +283,24 @@ export class Dispatcher implements Channel {
       }
       throw err;
     }
-    this._acceptBackoff = 0;  // the burst is over
+    if (this._acceptPause !== null) this._acceptPause.backoff = 0;
     this.#noDelay(pair[0]);
     return pair;
   }
 
   #pauseAccepting(sock: Socket, err: Error): void {
+    const pause = (this._acceptPause ??= { backoff: 0, until: 0, timer: null, errorAt: -Infinity });
     const now = performance.now();
-    const newBurst = now - this._acceptErrorAt > ACCEPT_BURST_GAP_MS;
-    this._acceptErrorAt = now;
-    const delay = this._acceptBackoff === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(this._acceptBackoff * 2, ACCEPT_BACKOFF_MAX_MS);
-    this._acceptBackoff = delay;
-    this._acceptUntil = now + delay;
+    const newBurst = now - pause.errorAt > ACCEPT_BURST_GAP_MS;
+    pause.errorAt = now;
+    const delay = pause.backoff === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(pause.backoff * 2, ACCEPT_BACKOFF_MAX_MS);
+    pause.backoff = delay;
+    pause.until = now + delay;
     this._pollHint = true;
-    if (this._acceptTimer !== null) clearTimeout(this._acceptTimer);
+    if (pause.timer !== null) clearTimeout(pause.timer);
     // Ends the loop's wait when the pause does (the listener is not polled meanwhile).
-    this._acceptTimer = setTimeout(() => {
-      this._acceptTimer = null;
+    pause.timer = setTimeout(() => {
+      pause.timer = null;
       wake();
     }, delay);
     if (newBurst) {
@@ -356,17 +363,24 @@ export class Dispatcher implements Channel {
   /** Internal: records why the channel closes; the first cause is kept. */
   _setCloseError(err: unknown): void {
     if (this.closeError !== null) return;
-    this.closeError = err instanceof Error ? err : new Error(`a handler threw ${String(err)}`);
+    if (err instanceof Error) {
+      this.closeError = err;
+      return;
+    }
+    let text: string;
+    try {
+      text = String(err);
+    } catch {
+      text = "a value with no string form";
+    }
+    this.closeError = new Error(`a handler threw ${text}`, { cause: err });
   }
 
   close(): void {
-    if (this._acceptTimer !== null) {
-      clearTimeout(this._acceptTimer);
-      this._acceptTimer = null;
+    if (this._acceptPause !== null) {
+      if (this._acceptPause.timer !== null) clearTimeout(this._acceptPause.timer);
+      this._acceptPause = null;
     }
-    this._acceptBackoff = 0;
-    this._acceptUntil = 0;
-    this._acceptErrorAt = -Infinity;
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
