@@ -31,10 +31,9 @@ const ACCEPT_BACKOFF_MAX_MS = 1000;
 const ACCEPT_BURST_GAP_MS = 5000;
 const TCP_INFO = process.platform === "linux" ? 11 : -1;
 
-/** A listener's accept back-off: its current delay (0: none), when the pause ends, its timer, the last error's time. */
+/** A listener's accept back-off: its current delay (0: none), the timer that ends the pause, the last error's time. */
 interface AcceptPause {
   backoff: number;
-  until: number;
   timer: ReturnType<typeof setTimeout> | null;
   errorAt: number;
 }
@@ -240,11 +239,7 @@ export class Dispatcher implements Channel {
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
-    const pause = this._acceptPause;
-    if (pause !== null && pause.until !== 0) {
-      if (performance.now() < pause.until) return PollState.Hold;
-      pause.until = 0;
-    }
+    if (this._acceptPause?.timer != null) return PollState.Hold;
     if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
     this._pollHint = false;
     return PollState.Normal;
@@ -289,16 +284,17 @@ export class Dispatcher implements Channel {
   }
 
   #pauseAccepting(sock: Socket, err: Error): void {
-    const pause = (this._acceptPause ??= { backoff: 0, until: 0, timer: null, errorAt: -Infinity });
+    const pause = (this._acceptPause ??= { backoff: 0, timer: null, errorAt: -Infinity });
     const now = performance.now();
     const newBurst = now - pause.errorAt > ACCEPT_BURST_GAP_MS;
     pause.errorAt = now;
     const delay = pause.backoff === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(pause.backoff * 2, ACCEPT_BACKOFF_MAX_MS);
     pause.backoff = delay;
-    pause.until = now + delay;
     this._pollHint = true;
     if (pause.timer !== null) clearTimeout(pause.timer);
-    // Ends the loop's wait when the pause does (the listener is not polled meanwhile).
+    // The pause lasts until this timer runs (not until a clock reading: Node's timers may run a
+    // little before performance.now() says the time is up, and no second timer would come), and
+    // the timer ends the loop's wait (the listener is not polled meanwhile).
     pause.timer = setTimeout(() => {
       pause.timer = null;
       wake();

@@ -5,9 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import { AF_INET, Socket } from "../../src/index.js";
+import { AF_INET, Dispatcher, Socket, type SocketMap, loop } from "../../src/index.js";
 import { LIBRARY_URL } from "../helpers/child-process.js";
 import { POLLERS } from "../helpers/pollers.js";
+import { privateMap } from "../helpers/private-map.js";
 
 const T = { timeout: 60_000 };
 
@@ -133,5 +134,59 @@ for (const mode of POLLERS) {
       for (const s of clients) if (s.fileno() >= 0) s.close();
       await server.kill();
     }
+  });
+}
+
+// In process: accept() fails with EMFILE three times and nothing else happens in the map. The pause
+// must end when its timer runs, whatever performance.now() says: Node's timers count whole
+// milliseconds and may run a fraction of one before a clock reading says the time is up (a listener
+// that then waited for the clock was never woken again: connections hung). Here the clock is made
+// to lag behind the timers by 50 ms after each failure.
+for (const mode of POLLERS) {
+  test(`a paused listener alone in its map resumes when its timer runs, ${mode.name}`, { timeout: 15_000 }, async () => {
+    const map: SocketMap = privateMap();
+    const logged: string[] = [];
+    let accepted = 0;
+    class Listener extends Dispatcher {
+      override handleAccepted(sock: Socket): void {
+        accepted++;
+        sock.close();
+        this.close();
+      }
+      override logInfo(message: unknown, type = "info"): void {
+        logged.push(`${type}: ${String(message)}`);
+      }
+    }
+    const l = new Listener(null, map);
+    l.createSocket(AF_INET);
+    l.bind(["127.0.0.1", 0]);
+    l.listen(5);
+    const sock = l.socket as Socket;
+    const realAccept = sock.accept.bind(sock);
+    let failures = 0;
+    const realNow = performance.now.bind(performance);
+    let lag = 0;
+    performance.now = () => realNow() - lag;
+    sock.accept = () => {
+      if (failures++ < 3) {
+        setImmediate(() => { lag += 50; });
+        throw Object.assign(new Error("accept EMFILE: too many open files"), { code: "EMFILE" });
+      }
+      return realAccept();
+    };
+    const client = new Socket(AF_INET);
+    try {
+      client.connectEx(sock.getsockname());
+      const started = Date.now();
+      await loop({ map, timeout: 8, usePoll: mode.usePoll });
+      assert.equal(accepted, 1);
+      assert.ok(Date.now() - started < 5_000, `accepted after ${Date.now() - started} ms`);
+    } finally {
+      performance.now = realNow;
+      client.close();
+    }
+    assert.equal(failures, 4);
+    assert.equal(logged.length, 1, logged.join("\n"));
+    assert.match(logged[0]!, /^error: accept EMFILE: .*1 connection waiting/);
   });
 }
