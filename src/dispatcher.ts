@@ -1,5 +1,8 @@
 // Dispatcher and DispatcherWithSend: asyncore's channel classes over a Socket.
-import { AF_INET, AF_INET6, IPPROTO_TCP, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY } from "./constants.js";
+import os from "node:os";
+import {
+  AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
+} from "./constants.js";
 import { type Address, resolveAddress, toNativeAddress } from "./address.js";
 import {
   DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, isWouldBlock, systemError,
@@ -13,6 +16,39 @@ import type { NativeAddress } from "./native.js";
 import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchIdle } from "./idle.js";
 
 const EMPTY = Buffer.alloc(0);
+const EIO = os.constants.errno.EIO;
+
+// accept() errors that belong to one pending connection (it is gone, or the network refused it):
+// the listener goes on. Linux passes a new connection's network errors on as accept() errors.
+const ACCEPT_IGNORED: ReadonlySet<string> = new Set([
+  "EAGAIN", "EWOULDBLOCK", "ECONNABORTED", "EINTR", "EPROTO", "EPERM", "ENETDOWN", "ENOPROTOOPT", "EHOSTDOWN",
+  "ENONET", "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH", "ETIMEDOUT",
+]);
+// accept() errors that mean "no resources now": the listener pauses and retries with back-off.
+const ACCEPT_RESOURCE: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+const ACCEPT_BACKOFF_MIN_MS = 10;
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+// Resource errors less than this apart are one burst (one log line), even with accepts between them.
+const ACCEPT_BURST_GAP_MS = 5000;
+const TCP_INFO = process.platform === "linux" ? 11 : -1;
+
+/** A listener's accept back-off: its current delay (0: none), the timer that ends the pause, the last error's time. */
+interface AcceptPause {
+  backoff: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  errorAt: number;
+}
+
+/** The default output bound of DispatcherWithSend and AsyncChat (outputHighWater): 1 MiB. */
+export const DEFAULT_OUTPUT_HIGH_WATER = 1024 * 1024;
+
+/** Checks an outputHighWater value: a non-negative number of bytes, or Infinity. */
+export function checkHighWater(value: unknown): number {
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(`outputHighWater must be a non-negative number of bytes (or Infinity), got ${String(value)}`);
+  }
+  return value;
+}
 
 export class Dispatcher implements Channel {
   debug = false;
@@ -41,6 +77,13 @@ export class Dispatcher implements Channel {
    * out n at a time (a pass with buffered input does not wait). 0 reads exactly what is asked.
    */
   readAhead = 65536;
+  /**
+   * Why the channel is closing: set just before handleClose() is called because of a reset or an
+   * error (a failed recv/send, an error reported by the poller, a failed connect, an error that
+   * went to handleError()); null when handleClose() comes from a clean end of input. Only a new
+   * socket sets it back to null.
+   */
+  closeError: Error | null = null;
 
   _map: SocketMap;
   _fileno: number | null = null;
@@ -50,6 +93,8 @@ export class Dispatcher implements Channel {
   // pass for every other channel.
   _pollHint = false;
   _lookupError: unknown = null;
+  // Made when accept() first runs out of descriptors (most channels never do).
+  _acceptPause: AcceptPause | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     if (map !== undefined && map !== null && !(map instanceof Map)) throw new TypeError("map must be a Map");
@@ -113,6 +158,7 @@ export class Dispatcher implements Channel {
     if (sock.fileno() < 0) throw systemError(EBADF, "setSocket", "(the Socket is closed)");  // no map key -1
     this.socket = sock;
     this._fileno = sock.fileno();
+    this.closeError = null;
     this.addChannel(map);
   }
 
@@ -194,6 +240,7 @@ export class Dispatcher implements Channel {
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
+    if (this._acceptPause?.timer != null) return PollState.Hold;
     if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
     this._pollHint = false;
     return PollState.Normal;
@@ -208,19 +255,59 @@ export class Dispatcher implements Channel {
     }
   }
 
-  /** A pending connection and its peer's address, or null when none is pending. */
+  /**
+   * A pending connection and its peer's address, or null when none is pending. Errors never close
+   * the listener: one that concerns a single connection (ECONNABORTED, EPROTO...) returns null; out
+   * of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) returns null and pauses accepting
+   * (back-off from 10 ms doubling to 1 s; one log line per burst, errors less than 5 s apart being
+   * one burst) so that the loop does not spin.
+   */
   accept(): [Socket, Address] | null {
     const sock = this.#sock("accept");
     let pair: [Socket, Address];
     try {
       pair = sock.accept();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ECONNABORTED") return null;
+      const code = (err as { code?: string }).code ?? "";
+      if (ACCEPT_IGNORED.has(code)) {
+        if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
+        return null;
+      }
+      if (ACCEPT_RESOURCE.has(code)) {
+        this.#pauseAccepting(sock, err as Error);
+        return null;
+      }
       throw err;
     }
+    if (this._acceptPause !== null) this._acceptPause.backoff = 0;
     this.#noDelay(pair[0]);
     return pair;
+  }
+
+  #pauseAccepting(sock: Socket, err: Error): void {
+    const pause = (this._acceptPause ??= { backoff: 0, timer: null, errorAt: -Infinity });
+    const now = performance.now();
+    const newBurst = now - pause.errorAt > ACCEPT_BURST_GAP_MS;
+    pause.errorAt = now;
+    const delay = pause.backoff === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(pause.backoff * 2, ACCEPT_BACKOFF_MAX_MS);
+    pause.backoff = delay;
+    this._pollHint = true;
+    if (pause.timer !== null) clearTimeout(pause.timer);
+    // The pause lasts until this timer runs (not until a clock reading: Node's timers may run a
+    // little before performance.now() says the time is up, and no second timer would come), and
+    // the timer ends the loop's wait (the listener is not polled meanwhile).
+    pause.timer = setTimeout(() => {
+      pause.timer = null;
+      wake();
+    }, delay);
+    if (newBurst) {
+      const waiting = waitingConnections(sock);
+      this.logInfo(
+        `${err.message}: accepting paused on ${String(this)}${waiting === null ? "" : ` with ${waiting} connection${waiting === 1 ? "" : "s"} waiting`}` +
+          `; retrying with back-off up to ${ACCEPT_BACKOFF_MAX_MS / 1000} s`,
+        "error",
+      );
+    }
   }
 
   /** Bytes the kernel took; 0 when it would block; on a disconnect: handleClose() and 0. */
@@ -236,7 +323,7 @@ export class Dispatcher implements Channel {
     if (isWouldBlock(r)) return 0;  // a full kernel buffer is routine: no Error for it
     const err = systemError(r, "send");
     if (DISCONNECTED.has(err.code)) {
-      this.handleClose();
+      this._closeFor(err);
       return 0;
     }
     throw err;
@@ -249,18 +336,49 @@ export class Dispatcher implements Channel {
     const r = t[kTryRecv](bufferSize, this.readAhead);
     if (t[kBuffered]() > 0) this._pollHint = true;
     if (typeof r !== "number") {
-      if (r.length === 0 && bufferSize > 0) this.handleClose();  // a closed connection reads as empty
+      if (r.length === 0 && bufferSize > 0) this._endOfInput();  // a closed connection reads as empty
       return r;
     }
     const err = systemError(r, "recv");
     if (DISCONNECTED.has(err.code)) {
-      this.handleClose();
+      this._closeFor(err);
       return EMPTY;
     }
     throw err;
   }
 
+  /** Internal: the peer ended its input (recv() read nothing). Dispatcher: handleClose() now. */
+  _endOfInput(): void {
+    this.handleClose();
+  }
+
+  /** Internal: handleClose() because of `err` (a reset or an error), kept in closeError first. */
+  _closeFor(err: unknown): void {
+    this._setCloseError(err);
+    this.handleClose();
+  }
+
+  /** Internal: records why the channel closes; the first cause is kept. */
+  _setCloseError(err: unknown): void {
+    if (this.closeError !== null) return;
+    if (err instanceof Error) {
+      this.closeError = err;
+      return;
+    }
+    let text: string;
+    try {
+      text = String(err);
+    } catch {
+      text = "a value with no string form";
+    }
+    this.closeError = new Error(`a handler threw ${text}`, { cause: err });
+  }
+
   close(): void {
+    if (this._acceptPause !== null) {
+      if (this._acceptPause.timer !== null) clearTimeout(this._acceptPause.timer);
+      this._acceptPause = null;
+    }
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
@@ -301,11 +419,16 @@ export class Dispatcher implements Channel {
     if (this._lookupError !== null) {
       const err = this._lookupError;
       this._lookupError = null;
+      this._setCloseError(err);
       throw err;
     }
     const sock = this.#sock("getsockopt");
     const err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
-    if (err !== 0) throw systemError(err, "connect");
+    if (err !== 0) {
+      const failed = systemError(err, "connect");
+      this._setCloseError(failed);
+      throw failed;
+    }
     this.handleConnect();
     this.connected = true;
     this.connecting = false;
@@ -319,10 +442,34 @@ export class Dispatcher implements Channel {
 
   handleExptEvent(): void {
     // An exceptional condition is an error (close, as a read of nothing would) or OOB data.
-    const sock = this.socket;
-    const err = sock instanceof Socket ? sock.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
-    if (err !== 0) this.handleClose();
+    const err = this.#pendingError();
+    if (err !== 0) this._closeFor(systemError(err, this.connecting ? "connect" : "socket"));
     else this.handleExpt();
+  }
+
+  /**
+   * A hang-up or error reported by the poller (POLL* bits in `revents`): with POLLERR the socket's
+   * pending error (SO_ERROR) goes into closeError, POLLNVAL reads as EBADF; then handleClose().
+   */
+  handleCloseEvent(revents: number): void {
+    if (revents & POLLERR) {
+      const err = this.#pendingError();
+      this._setCloseError(err !== 0 ? systemError(err, this.connecting ? "connect" : "socket") : systemError(EIO, "poll", "(POLLERR)"));
+    } else if (revents & POLLNVAL) {
+      this._setCloseError(systemError(EBADF, "poll", "(POLLNVAL)"));
+    }
+    this.handleClose();
+  }
+
+  // SO_ERROR, which also clears it; 0 for a wrapped file or a socket that cannot tell.
+  #pendingError(): number {
+    const sock = this.socket;
+    if (!(sock instanceof Socket) || sock.fileno() < 0) return 0;
+    try {
+      return sock.getsockopt(SOL_SOCKET, SO_ERROR);
+    } catch {
+      return 0;
+    }
   }
 
   handleError(err: unknown): void {
@@ -334,7 +481,7 @@ export class Dispatcher implements Channel {
       self = `<${this.constructor.name} (toString failed)>`;
     }
     this.logInfo(`uncaptured exception, closing channel ${self} (${name}:${message} ${info})`, "error");
-    this.handleClose();
+    this._closeFor(err);
   }
 
   handleExpt(): void {
@@ -398,6 +545,16 @@ export class Dispatcher implements Channel {
   }
 }
 
+/** Connections waiting in a TCP listener's accept queue (Linux: TCP_INFO), or null when unknown. */
+function waitingConnections(sock: Socket): number | null {
+  if (TCP_INFO < 0 || sock.type !== SOCK_STREAM || (sock.family !== AF_INET && sock.family !== AF_INET6)) return null;
+  try {
+    return sock.getsockopt(IPPROTO_TCP, TCP_INFO, 104).readUInt32LE(24);  // tcpi_unacked: the accept queue's length
+  } catch {
+    return null;
+  }
+}
+
 /** Deferred output past this size is sent without waiting for the pass to end. */
 const MAX_DEFERRED = 256 * 1024;
 
@@ -408,9 +565,66 @@ export class DispatcherWithSend extends Dispatcher {
   _queue: Buffer[] = [];
   _queued = 0;
   _flushPending = false;  // the current pass sends the queue when it ends
+  #highWater = DEFAULT_OUTPUT_HIGH_WATER;
+  // "input": the peer ended its input while output was queued (handleClose() once it is sent);
+  // "close": closeWhenDone() was called (close() once the queue is sent).
+  _afterOutput: "input" | "close" | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map);
+  }
+
+  /**
+   * The output bound in bytes (default 1 MiB; Infinity: none). While more than this is queued the
+   * channel is not polled for reads (whatever readable() says), so a peer that sends and never
+   * reads is held back by TCP instead of growing the queue; reads resume below it.
+   */
+  get outputHighWater(): number {
+    return this.#highWater;
+  }
+
+  set outputHighWater(bytes: number) {
+    this.#highWater = checkHighWater(bytes);
+    this._pollHint = true;
+  }
+
+  /** Stops reading, and closes the channel once everything queued has been sent. */
+  closeWhenDone(): void {
+    this._afterOutput = "close";
+    this._pollHint = true;
+    if (this._queued === 0) this.close();
+    else wake();
+  }
+
+  override _endOfInput(): void {
+    // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
+    if (this._queued === 0 || this.socket === null) {
+      this.handleClose();
+      return;
+    }
+    this._afterOutput ??= "input";
+    this._pollHint = true;
+  }
+
+  /** True while input is held back: output above the bound, or the channel waits to close. */
+  _holdsInput(): boolean {
+    return this._afterOutput !== null || this._queued > this.#highWater;
+  }
+
+  override [kPollState](): PollState {
+    const state = super[kPollState]();
+    if (state === PollState.Hold || state === PollState.ReadyNow || !this._holdsInput()) return state;
+    this._pollHint = true;  // ask again next pass
+    return PollState.WriteOnly;
+  }
+
+  // After a send: the queue is empty and the channel was waiting for that.
+  #afterSend(): void {
+    const after = this._afterOutput;
+    if (after === null || this._queued > 0 || this._flushPending || this.socket === null || this.socket.fileno() < 0) return;
+    this._afterOutput = null;
+    if (after === "close") this.close();
+    else this.handleClose();
   }
 
   /** Everything queued and not yet taken by the kernel. */
@@ -423,6 +637,7 @@ export class DispatcherWithSend extends Dispatcher {
     checkBytes(data, "outBuffer");
     this._queue = data.length > 0 ? [data] : [];
     this._queued = data.length;
+    if (this._queued > this.#highWater) this._pollHint = true;
   }
 
   initiateSend(): void {
@@ -431,6 +646,7 @@ export class DispatcherWithSend extends Dispatcher {
     const t = this.socket;
     const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
     this.#consume(n);
+    this.#afterSend();
   }
 
   #consume(n: number): void {
@@ -466,6 +682,7 @@ export class DispatcherWithSend extends Dispatcher {
     const chunk = isReceived(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
     this._queue.push(chunk);
     this._queued += chunk.length;
+    if (this._queued > this.#highWater) this._pollHint = true;
     if (inPass()) {
       if (!this._flushPending) {
         this._flushPending = true;
@@ -486,7 +703,7 @@ export class DispatcherWithSend extends Dispatcher {
       return true;
     }
     // More input is already buffered: the next pass (which will not wait) sends both together.
-    if (this.socket[kBuffered]() > 0 && this._queued < MAX_DEFERRED && this.readable()) return false;
+    if (this.socket[kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
     this._flushPending = false;
     this.initiateSend();
     return true;
@@ -502,6 +719,7 @@ export class DispatcherWithSend extends Dispatcher {
         // closing anyway: what the kernel did not take is dropped, as Python's close() drops out_buffer
       }
     }
+    this._afterOutput = null;
     super.close();
   }
 }

@@ -34,9 +34,12 @@ export interface Channel {
 
 export type SocketMap = Map<number, Channel>;
 
-/** Internal protocol: a channel that waits for a name lookup is not polled; one that failed is ready. */
+/**
+ * Internal protocol: a channel that waits for a name lookup is not polled; one that failed is ready;
+ * one that holds its input back (output above its bound, input ended) is polled for writing only.
+ */
 export const kPollState = Symbol("asyncore.pollState");
-export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2, Readable = 3 }
+export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2, Readable = 3, WriteOnly = 4 }
 
 /** Internal: output a channel queued during a pass, sent when the pass ends (see flushAtPassEnd). */
 export const kFlush = Symbol("asyncore.flush");
@@ -167,12 +170,13 @@ function checkFd(fd: number): void {
 
 function collect(obj: Channel, fd: number): void {
   checkFd(fd);
-  const r = obj.readable();
+  const state = obj._pollHint === true ? obj[kPollState]!() : PollState.Normal;
+  // WriteOnly: the channel holds its input back (readable() is not asked).
+  const r = state !== PollState.WriteOnly && obj.readable();
   const w = obj.writable() && !obj.accepting;
   let mask: number;
   if (passUsePoll) mask = (r ? POLLIN | POLLPRI : 0) | (w ? POLLOUT : 0);
   else mask = (r ? POLLIN : 0) | (w ? POLLOUT : 0) | (r || w ? POLLPRI : 0);
-  const state = obj._pollHint === true ? obj[kPollState]!() : PollState.Normal;
   let now = 0;
   if (state === PollState.Hold) mask = 0;
   else if (state === PollState.ReadyNow) now = READY_NOW;
