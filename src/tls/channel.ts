@@ -69,8 +69,9 @@ export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any
     handleHandshake(): void {}
 
     /**
-     * Sends close_notify, waits in the loop for the peer's, then closes. close() alone sends
-     * close_notify too, without waiting for the answer.
+     * Sends the output queued so far, then close_notify, waits in the loop for the peer's, then
+     * closes. close() alone sends close_notify too, without waiting for the answer (and drops
+     * what OpenSSL could not send yet).
      */
     tlsShutdown(): void {
       const s = this.socket;

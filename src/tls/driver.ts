@@ -65,6 +65,7 @@ export class TLSDriver {
         if (r === 0) this.#secured();
         else this.want = r;
       } else if (this.phase === "closing") {
+        if (this.#drain()) return;
         const r = this.socket.shutdownStep();
         if (r === 1) this.#finish().close();
         else this.want = r;
@@ -74,7 +75,19 @@ export class TLSDriver {
     }
   }
 
-  /** Sends close_notify now and waits in the loop for the peer's; then closes the channel. */
+  // Output the channel queued goes before close_notify (the peer reads nothing after it): true
+  // while some is left, the next writable pass sends more.
+  #drain(): boolean {
+    const ch = this.channel as unknown as { _queued?: number; _producerFifo?: { length: number }; initiateSend?: () => void };
+    const queued = (): boolean => (ch._queued ?? 0) > 0 || (ch._producerFifo?.length ?? 0) > 0;
+    if (!queued() || ch.initiateSend === undefined) return false;
+    ch.initiateSend();
+    if (!queued()) return false;
+    this.want = WANT_WRITE;
+    return true;
+  }
+
+  /** Sends what the channel queued, then close_notify, and waits in the loop for the peer's; then closes the channel. */
   shutdown(): void {
     this.phase = "closing";
     this.want = WANT_WRITE;
