@@ -90,6 +90,34 @@ for (const mode of POLLERS) {
       assert.equal(client.info!.peerSubject, "/CN=localhost");
     });
 
+    test("no pending() stall: a whole record read 7 bytes at a time, with nothing more from the kernel", { timeout: 20_000 }, async () => {
+      const map: SocketMap = new Map();
+      const { sctx, cctx } = contexts();
+      const server = new EchoServer(sctx, map);
+      server.readSize = 7;
+      const payload = crypto.randomBytes(16_000);  // one record: the kernel reports it readable once
+      const client = new EchoClient(cctx, server.port, map, payload, "localhost");
+      await runUntil(map, mode.usePoll, () => client.ended !== null);
+      assert.equal(client.ended!.error, null);
+      assert.ok(client.ended!.received.equals(payload));
+    });
+
+    test("mutual TLS: a client certificate required; a client without one is refused", { timeout: 20_000 }, async () => {
+      const map: SocketMap = new Map();
+      const { localhost, other } = certs();
+      const sctx = new TLSContext({ cert: localhost.cert, key: localhost.key, verify: true, ca: other.cert });
+      const server = new EchoServer(sctx, map);
+      const withCert = new EchoClient(new TLSContext({ ca: localhost.cert, cert: other.cert, key: other.key }), server.port, map, Buffer.from("me"), "localhost");
+      const without = new EchoClient(new TLSContext({ ca: localhost.cert }), server.port, map, Buffer.from("anon"), "localhost");
+      await runUntil(map, mode.usePoll, () => withCert.ended !== null && without.ended !== null && server.ended.length === 2);
+      assert.equal(withCert.ended!.error, null);
+      assert.equal(withCert.ended!.received.toString(), "me");
+      assert.ok(without.ended!.error !== null, "the client without a certificate was refused");
+      const refused = server.ended.map((e) => (e.error as { code?: string } | null)?.code).filter((c) => c !== undefined);
+      assert.deepEqual(refused, ["ERR_TLS_HANDSHAKE"]);
+      assert.equal(server.handlers.filter((h) => h.secured).length, 1);
+    });
+
     test("1-byte TCP segments both ways (a chopping relay): identical application data", { timeout: 30_000 }, async () => {
       const map: SocketMap = new Map();
       const { sctx, cctx } = contexts();

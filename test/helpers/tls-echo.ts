@@ -12,6 +12,8 @@ export interface Ended {
 
 export class EchoHandler extends TLSDispatcherWithSend {
   secured = false;
+  /** Bytes asked of each recv(): a small size leaves most of a record inside OpenSSL. */
+  readSize = 65536;
   constructor(sock: Socket, ctx: TLSContext, map: SocketMap, readonly onEnd: (e: Ended) => void) {
     super(sock, map);
     this.wrap(ctx, { serverSide: true });
@@ -20,7 +22,7 @@ export class EchoHandler extends TLSDispatcherWithSend {
     this.secured = true;
   }
   override handleRead(): void {
-    const data = this.recv(65536);
+    const data = this.recv(this.readSize);
     if (data.length > 0) this.send(data);
   }
   override handleError(err: unknown): void {
@@ -36,6 +38,7 @@ export class EchoHandler extends TLSDispatcherWithSend {
 export class EchoServer extends Dispatcher {
   readonly ended: Ended[] = [];
   readonly handlers: EchoHandler[] = [];
+  readSize = 65536;
   constructor(readonly ctx: TLSContext, map: SocketMap) {
     super(null, map);
     this.createSocket();
@@ -47,7 +50,9 @@ export class EchoServer extends Dispatcher {
     return (this.socket as Socket).getsockname()[1] as number;
   }
   override handleAccepted(sock: Socket): void {
-    this.handlers.push(new EchoHandler(sock, this.ctx, this._map, (e) => this.ended.push(e)));
+    const h = new EchoHandler(sock, this.ctx, this._map, (e) => this.ended.push(e));
+    h.readSize = this.readSize;
+    this.handlers.push(h);
   }
 }
 
