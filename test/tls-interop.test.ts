@@ -89,6 +89,27 @@ for (const mode of POLLERS) {
       assert.equal(server.ended[0]?.error ?? null, null);
     });
 
+    test("renegotiation is refused: openssl s_client -tls1_2 asking for it (R) fails, the server stays up", { timeout: 30_000 }, async () => {
+      const c = certs().localhost;
+      const map: SocketMap = new Map();
+      const server = new EchoServer(new TLSContext({ cert: c.cert, key: c.key }), map);
+      const proc = start("openssl", ["s_client", "-tls1_2", "-connect", `127.0.0.1:${server.port}`, "-CAfile", c.certFile], { keepStdin: true, timeoutMs: 25_000 });
+      let exited = false;
+      void proc.exited.then(() => { exited = true; });
+      let step = 0;
+      await runUntil(map, mode.usePoll, () => {
+        // one line echoed, then the renegotiation request
+        if (step === 0 && server.handlers[0]?.secured === true) { proc.child.stdin!.write("before\n"); step = 1; }
+        if (step === 1 && /^before$/m.test(proc.stdout)) { proc.child.stdin!.write("R\n"); step = 2; }
+        return exited || server.ended.length === 1;
+      }, 25_000);
+      proc.child.stdin!.end();
+      const r = await proc.exited;
+      assert.match(r.stdout + r.stderr, /RENEGOTIATING/);
+      assert.match(r.stdout + r.stderr, /no renegotiation/);
+      assert.ok(server.ended[0]?.error != null, "the session ended with an error, not renegotiated");
+    });
+
     test("Python ssl clients (verifying, TLS 1.3): 5 connections of 300 kB, echoed and unwrapped", { timeout: 40_000, skip: pythonSkip }, async () => {
       const c = certs().localhost;
       const map: SocketMap = new Map();
