@@ -80,6 +80,17 @@ for (const mode of POLLERS) {
       assert.equal(good.ended!.received.toString(), "fine");
     });
 
+    test("no protocol version in common (TLS 1.3 only against TLS 1.2 only): ERR_TLS_HANDSHAKE on both ends", { timeout: 20_000 }, async () => {
+      const map: SocketMap = new Map();
+      const c = certs().localhost;
+      const server = new EchoServer(new TLSContext({ cert: c.cert, key: c.key, minVersion: "TLSv1.3" }), map);
+      const client = new EchoClient(new TLSContext({ ca: c.cert, maxVersion: "TLSv1.2" }), server.port, map, Buffer.from("x"), "localhost");
+      await runUntil(map, mode.usePoll, () => client.ended !== null && server.ended.length === 1);
+      assert.equal((client.ended!.error as { code?: string }).code, "ERR_TLS_HANDSHAKE");
+      assert.equal((server.ended[0]!.error as { code?: string }).code, "ERR_TLS_HANDSHAKE");
+      assert.match(server.ended[0]!.error!.message, /protocol/);
+    });
+
     test("an address as the server name is checked against the certificate's IP entries", { timeout: 20_000 }, async () => {
       const map: SocketMap = new Map();
       const server = new EchoServer(serverContext(), map);
