@@ -119,7 +119,7 @@ for (const mode of POLLERS) {
       void proc.exited.then(() => { exited = true; });
       await runUntil(map, mode.usePoll, () => exited, 35_000);
       const r = await proc.exited;
-      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.code, 0, `${r.stderr}; the server's channels ended with ${server.ended.map((e) => String(e.error)).join(", ")}`);
       assert.deepEqual(r.stdout.trimEnd().split("\n"), [1, 2, 3, 4, 5].map((i) => `client ${i}: 300000 bytes echoed TLSv1.3`));
       assert.deepEqual(server.ended.map((e) => e.error), [null, null, null, null, null]);
     });

@@ -44,8 +44,9 @@ export class TLSDriver {
     this.want = want;
     this.serverName = serverName;
     const gates = channel as unknown as Record<string, unknown>;
-    gates.readable = () => this.phase === "connect" || (this.phase !== "failed" && this.want !== WANT_WRITE);
-    gates.writable = () => this.phase === "connect" || (this.phase !== "failed" && this.want === WANT_WRITE);
+    // Before the TCP connection: polled as a plain connecting channel (not at all before connect()).
+    gates.readable = () => this.phase === "connect" ? channel.connecting : this.phase !== "failed" && this.want !== WANT_WRITE;
+    gates.writable = () => this.phase === "connect" ? channel.connecting : this.phase !== "failed" && this.want === WANT_WRITE;
     gates.handleReadEvent = gates.handleWriteEvent = () => this.step();
     // Dispatcher.handleConnectEvent() calls it once TCP is connected: the handshake starts then,
     // and the channel's own handleConnect() waits until it is done.

@@ -10,7 +10,6 @@ import os
 import socket
 import ssl
 import sys
-import threading
 
 host, port, cafile, name, nbytes, nconns = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 ctx = ssl.create_default_context(cafile=cafile)
@@ -19,15 +18,16 @@ for i in range(1, nconns + 1):
     payload = os.urandom(nbytes)
     with socket.create_connection((host, port), timeout=20) as raw:
         tls = ctx.wrap_socket(raw, server_hostname=name)
-        sender = threading.Thread(target=tls.sendall, args=(payload,))
-        sender.start()
+        # One thread only: an SSL object must not be used by two threads at once (OpenSSL's
+        # rule), so the payload goes in pieces, each read back before the next is sent.
         got = bytearray()
-        while len(got) < nbytes:
-            chunk = tls.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-        sender.join()
+        for start in range(0, nbytes, 65536):
+            tls.sendall(payload[start:start + 65536])
+            while len(got) < min(nbytes, start + 65536):
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
         if bytes(got) != payload:
             print(f"client {i}: echo differs ({len(got)} of {nbytes} bytes)", file=sys.stderr)
             sys.exit(1)
