@@ -2,6 +2,7 @@
 // never hang; the server's other connections go on.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
@@ -91,6 +92,17 @@ for (const mode of POLLERS) {
       assert.match(server.ended[0]!.error!.message, /protocol/);
     });
 
+    test("an expired certificate, though trusted: ERR_TLS_CERT_VERIFY (certificate has expired)", { timeout: 20_000 }, async () => {
+      const map: SocketMap = new Map();
+      const e = certs().expired;
+      const server = new EchoServer(new TLSContext({ cert: e.cert, key: e.key }), map);
+      const client = new EchoClient(new TLSContext({ ca: e.cert }), server.port, map, Buffer.from("x"), "localhost");
+      await runUntil(map, mode.usePoll, () => client.ended !== null);
+      const err = client.ended!.error as Error & { code?: string; verifyError?: string };
+      assert.equal(err.code, "ERR_TLS_CERT_VERIFY");
+      assert.match(err.verifyError ?? "", /expired/);
+    });
+
     test("an address as the server name is checked against the certificate's IP entries", { timeout: 20_000 }, async () => {
       const map: SocketMap = new Map();
       const server = new EchoServer(serverContext(), map);
@@ -171,6 +183,14 @@ describe("TLS configuration and bad input", { skip }, () => {
     assert.throws(() => new TLSContext({ minVersion: "SSLv3" as never }), RangeError);
     assert.throws(() => new TLSContext({ alpn: [""] }), RangeError);
     assert.throws(() => new TLSContext({ cert: certs().localhost.cert }), TypeError);
+  });
+
+  test("an encrypted key: the passphrase opens it; a wrong or missing one is ERR_TLS_CONFIG, never a prompt", { timeout: 20_000 }, () => {
+    const c = certs().localhost;
+    const encrypted = execFileSync("openssl", ["pkey", "-in", c.keyFile, "-aes256", "-passout", "pass:open sesame"], { encoding: "latin1" });
+    new TLSContext({ cert: c.cert, key: encrypted, passphrase: "open sesame" }).close();
+    assert.throws(() => new TLSContext({ cert: c.cert, key: encrypted, passphrase: "wrong" }), { code: "ERR_TLS_CONFIG" });
+    assert.throws(() => new TLSContext({ cert: c.cert, key: encrypted }), { code: "ERR_TLS_CONFIG" });
   });
 
   test("the native classes validate every argument (TypeError/RangeError, never an abort) and close twice", () => {
