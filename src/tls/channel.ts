@@ -11,8 +11,8 @@ import { FAILED, type TLSInfo, TLSSocket } from "./socket.js";
 
 const EMPTY = Buffer.alloc(0);
 
-// The shape TypeScript requires of a mixin's base: a constructor taking any arguments.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// The shape TypeScript requires of a mixin's base: a constructor taking `any[]` (nothing narrower
+// is accepted there).
 type ChannelClass = new (...args: any[]) => Dispatcher;
 
 /** What withTLS() adds to a channel class. */
@@ -27,7 +27,10 @@ export interface TLSChannelMembers {
   tlsShutdown(): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/**
+ * `Base` with TLS: `class Mine extends withTLS(MyChannel) {}`. TLSDispatcher, TLSDispatcherWithSend
+ * and TLSAsyncChat are this applied to the library's classes.
+ */
 export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any[]) => TLSChannelMembers) {
   return class TLSChannel extends Base {
     /**
