@@ -1,4 +1,4 @@
-// The addon's entry: system calls (socket.cc), the poller (poller.cc) and the platform's constants.
+// The addon's entry: system calls (socket.cc), the poller (poller.cc), TLS (tls.cc) and the platform's constants.
 #include <napi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,6 +8,7 @@
 
 #include "poller.h"
 #include "socket.h"
+#include "tls.h"
 
 namespace {
 
@@ -34,6 +35,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("constants", Constants(env));
   asyncore::InitSocket(env, exports);
   asyncore::InitPoller(env, exports);
+  asyncore::InitTls(env, exports);
   return exports;
 }
 

@@ -85,6 +85,41 @@ export function closedError(syscall: string): SystemError {
   return systemError(EBADF, syscall);
 }
 
+/** A TLS failure: a stable `code` (TLS_ERROR_CODES) and OpenSSL's reason text. */
+export interface TLSError extends Error {
+  code: string;
+  /** OpenSSL's reason ("certificate verify failed"), or "" when the failure is not OpenSSL's. */
+  reason: string;
+  /** Why the peer's certificate was refused ("Hostname mismatch"), when it was. */
+  verifyError?: string;
+}
+
+/** The codes of TLS errors; they do not change between versions. */
+export const TLS_ERROR_CODES = {
+  /** The peer's certificate was refused: untrusted, expired, or for another name. */
+  CERT_VERIFY: "ERR_TLS_CERT_VERIFY",
+  /** The handshake failed otherwise: no common protocol, a peer speaking something else, or gone. */
+  HANDSHAKE: "ERR_TLS_HANDSHAKE",
+  /** The connection ended without close_notify: the data may have been cut short by an attacker. */
+  TRUNCATED: "ERR_TLS_TRUNCATED",
+  /** A broken record, an unexpected message or alert on an established connection. */
+  PROTOCOL: "ERR_TLS_PROTOCOL",
+  /** The peer asked for a renegotiation, which is refused. */
+  RENEGOTIATION: "ERR_TLS_RENEGOTIATION",
+  /** The context's options were refused (a bad PEM text, an unknown cipher, ...). */
+  CONFIG: "ERR_TLS_CONFIG",
+} as const;
+
+/** Builds a TLS error: `message`, then OpenSSL's reason when there is one. */
+export function tlsError(code: string, message: string, reason = "", verifyError = ""): TLSError {
+  const detail = verifyError !== "" ? `${reason}: ${verifyError}` : reason;
+  const err = new Error(detail !== "" ? `${message}: ${detail}` : message) as TLSError;
+  err.code = code;
+  err.reason = reason;
+  if (verifyError !== "") err.verifyError = verifyError;
+  return err;
+}
+
 /**
  * Thrown by a handler to stop `loop()`: it rejects the loop's promise instead of going to
  * the channel's handleError().

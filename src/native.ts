@@ -63,6 +63,49 @@ export interface NativeBinding {
   /** The C library's text for a positive errno. */
   strerror(errno: number): string;
   poller: NativePoller;
+  tls: NativeTLS;
+}
+
+/** OpenSSL (Node's own) through the addon: see native/tls.cc. */
+export interface NativeTLS {
+  Context: new () => NativeTLSContext;
+  /** (context, fd, serverSide, serverName or null, verify: 0 none, 1 the peer, 2 the peer and it must have a certificate) */
+  Connection: new (context: NativeTLSContext, fd: number, serverSide: boolean, serverName: string | null, verify: number) => NativeTLSConnection;
+  /** Statuses (WANT_READ, ...), protocol versions and the OpenSSL reasons told apart. */
+  constants: Record<string, number>;
+  /** OpenSSL's version text. */
+  version: string;
+}
+
+/** Configuration calls return null, or the failed step and OpenSSL's reason. */
+export interface NativeTLSContext {
+  setCertificate(certPem: string, keyPem: string, passphrase: string | null): string | null;
+  /** Certificates added to the trust store, or why none was. */
+  addCA(pem: string): number | string;
+  loadVerifyLocations(file: string | null, dir: string | null): string | null;
+  setDefaultVerifyPaths(): string | null;
+  /** 0: no bound. */
+  setVersions(min: number, max: number): string | null;
+  setCiphers(list: string | null, suites: string | null): string | null;
+  /** Protocols in ALPN wire format (each name after its length byte). */
+  setALPN(wire: Uint8Array): string | null;
+  close(): void;
+}
+
+/** Each call returns bytes (or 0/1) on success, a negative status otherwise. */
+export interface NativeTLSConnection {
+  handshake(): number;
+  read(buffer: Uint8Array, offset: number, length: number): number;
+  write(buffer: Uint8Array, offset: number, length: number): number;
+  /** 1: both close_notify alerts exchanged; 0: ours is sent. */
+  shutdown(): number;
+  /** Decrypted bytes waiting inside OpenSSL. */
+  pending(): number;
+  /** [errno, library, reason code, reason text, verify result, verify text] of the last failure. */
+  lastError(): [number, number, number, string, number, string];
+  /** [version, cipher, ALPN protocol, peer certificate subject], or null once closed. */
+  info(): [string, string | null, string | null, string | null] | null;
+  close(): void;
 }
 
 const require = createRequire(import.meta.url);

@@ -1,0 +1,503 @@
+#include "tls.h"
+#include "args.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace asyncore {
+namespace {
+
+using Info = const Napi::CallbackInfo&;
+
+// What each call on a connection returns when it did not complete (>= 0 is success: bytes, or 0/1
+// for handshake and shutdown). Mirrored in src/tls/status.ts.
+enum Status { kWantRead = -1, kWantWrite = -2, kZeroReturn = -3, kSyscall = -4, kFailed = -5, kClosed = -6 };
+
+// Marks objects made by the TLSContext constructor: a connection refuses any other object as its
+// context instead of unwrapping garbage.
+const napi_type_tag kContextTag = {0x7c1d8a5e3b2f4a61ULL, 0x9e0f6d4c2b1a8e77ULL};
+
+// The first (root-cause) error in OpenSSL's queue, then the whole queue cleared: what one call
+// leaves behind must not be read as the next call's failure (ours or Node's own crypto's).
+struct Failure {
+  int lib = 0;
+  int reason = 0;
+  std::string text;
+};
+
+Failure TakeErrors() {
+  Failure f;
+  unsigned long e = ERR_peek_error();
+  if (e != 0) {
+    f.lib = ERR_GET_LIB(e);
+    f.reason = ERR_GET_REASON(e);
+    const char* r = ERR_reason_error_string(e);
+    char buf[256];
+    if (r == nullptr) {
+      ERR_error_string_n(e, buf, sizeof buf);
+      r = buf;
+    }
+    f.text = r;
+  }
+  ERR_clear_error();
+  return f;
+}
+
+// A PEM passphrase from the caller, never OpenSSL's default (which prompts on the terminal and
+// blocks the process).
+int Passphrase(char* buf, int size, int, void* u) {
+  const std::string* pass = static_cast<const std::string*>(u);
+  if (pass == nullptr || pass->empty() || static_cast<int>(pass->size()) > size) return -1;
+  std::memcpy(buf, pass->data(), pass->size());
+  return static_cast<int>(pass->size());
+}
+
+struct Bio {
+  BIO* bio;
+  explicit Bio(const std::string& s) : bio(BIO_new_mem_buf(s.data(), static_cast<int>(s.size()))) {}
+  ~Bio() { BIO_free(bio); }
+};
+
+std::string OptionalString(Info info, size_t i, const char* what) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return std::string();
+  return StringArg(info, i, what);
+}
+
+bool BoolArg(Info info, size_t i, const char* what) {
+  if (i >= info.Length() || !info[i].IsBoolean())
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+int VersionArg(Info info, size_t i, const char* what) {
+  int v = static_cast<int>(IntArg(info, i, what, 0, TLS1_3_VERSION));
+  if (v != 0 && (v < TLS1_VERSION || v > TLS1_3_VERSION))
+    throw Napi::RangeError::New(info.Env(), std::string(what) + " must be 0 or a TLS protocol version (0x301..0x304)");
+  return v;
+}
+
+class Context : public Napi::ObjectWrap<Context> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "TLSContext", {
+      InstanceMethod<&Context::SetCertificate>("setCertificate"),
+      InstanceMethod<&Context::AddCA>("addCA"),
+      InstanceMethod<&Context::LoadVerifyLocations>("loadVerifyLocations"),
+      InstanceMethod<&Context::SetDefaultVerifyPaths>("setDefaultVerifyPaths"),
+      InstanceMethod<&Context::SetVersions>("setVersions"),
+      InstanceMethod<&Context::SetCiphers>("setCiphers"),
+      InstanceMethod<&Context::SetALPN>("setALPN"),
+      InstanceMethod<&Context::Close>("close"),
+    });
+  }
+
+  explicit Context(Info info) : Napi::ObjectWrap<Context>(info) {
+    ERR_clear_error();
+    ctx_ = SSL_CTX_new(TLS_method());
+    if (ctx_ == nullptr) throw Napi::Error::New(info.Env(), "SSL_CTX_new: " + TakeErrors().text);
+    SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+    // Renegotiation is refused (it re-opens the handshake under the application's feet); no
+    // compression (CRIME).
+    SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    // A write may take part of the data (as send() does), and a retry after want-write may come
+    // from a different Buffer holding the same bytes (a queue's head, re-sliced). Idle connections
+    // give their record buffers back.
+    SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    static const unsigned char kSid[] = "asyncore";
+    SSL_CTX_set_session_id_context(ctx_, kSid, sizeof kSid - 1);
+    SSL_CTX_set_alpn_select_cb(ctx_, SelectAlpn, this);
+    info.This().As<Napi::Object>().TypeTag(&kContextTag);
+  }
+
+  ~Context() override { Free(); }
+
+  static Context* From(Napi::Env env, Napi::Value v) {
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kContextTag))
+      throw Napi::TypeError::New(env, "context must be a native TLSContext");
+    Context* c = Unwrap(v.As<Napi::Object>());
+    if (c == nullptr || c->ctx_ == nullptr) throw Napi::Error::New(env, "the TLS context is closed");
+    return c;
+  }
+
+  SSL_CTX* ctx() const { return ctx_; }
+
+ private:
+  static int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                        unsigned int inlen, void* arg) {
+    const Context* self = static_cast<const Context*>(arg);
+    if (self->alpn_.empty()) return SSL_TLSEXT_ERR_NOACK;
+    unsigned char* chosen = nullptr;
+    if (SSL_select_next_proto(&chosen, outlen, self->alpn_.data(), static_cast<unsigned int>(self->alpn_.size()), in,
+                              inlen) != OPENSSL_NPN_NEGOTIATED)
+      return SSL_TLSEXT_ERR_NOACK;  // no protocol in common: go on without one (the peer decides)
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+  }
+
+  void Free() {
+    if (ctx_ == nullptr) return;
+    // Connections may hold the SSL_CTX a while longer: the callback must not reach this object.
+    SSL_CTX_set_alpn_select_cb(ctx_, nullptr, nullptr);
+    SSL_CTX_free(ctx_);
+    ctx_ = nullptr;
+  }
+
+  SSL_CTX* Open(Info info) {
+    if (ctx_ == nullptr) throw Napi::Error::New(info.Env(), "the TLS context is closed");
+    ERR_clear_error();
+    return ctx_;
+  }
+
+  // null on success, else the failed step and OpenSSL's reason.
+  static Napi::Value Result(Napi::Env env, bool ok, const char* step) {
+    if (ok) {
+      ERR_clear_error();
+      return env.Null();
+    }
+    std::string text = TakeErrors().text;
+    return Napi::String::New(env, std::string(step) + ": " + (text.empty() ? "failed" : text));
+  }
+
+  // (certificate chain PEM, private key PEM, passphrase or null)
+  Napi::Value SetCertificate(Info info) {
+    std::string cert = StringArg(info, 0, "cert");
+    std::string key = StringArg(info, 1, "key");
+    std::string pass = OptionalString(info, 2, "passphrase");
+    SSL_CTX* ctx = Open(info);
+    Napi::Env env = info.Env();
+    {
+      Bio bio(cert);
+      X509* leaf = PEM_read_bio_X509_AUX(bio.bio, nullptr, nullptr, nullptr);
+      bool ok = leaf != nullptr && SSL_CTX_use_certificate(ctx, leaf) == 1;
+      X509_free(leaf);
+      if (!ok) return Result(env, false, "certificate");
+      SSL_CTX_clear_chain_certs(ctx);
+      while (X509* ca = PEM_read_bio_X509(bio.bio, nullptr, nullptr, nullptr)) {
+        if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+          X509_free(ca);
+          return Result(env, false, "certificate chain");
+        }
+      }
+      ERR_clear_error();  // the end of the PEM text reads as "no start line": expected
+    }
+    Bio bio(key);
+    EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio.bio, nullptr, Passphrase, &pass);
+    if (pkey == nullptr) return Result(env, false, "private key");
+    bool ok = SSL_CTX_use_PrivateKey(ctx, pkey) == 1;
+    EVP_PKEY_free(pkey);
+    if (!ok) return Result(env, false, "private key");
+    return Result(env, SSL_CTX_check_private_key(ctx) == 1, "private key does not match the certificate");
+  }
+
+  // Trusted certificates from PEM text: the number added, or the reason none could be.
+  Napi::Value AddCA(Info info) {
+    std::string pem = StringArg(info, 0, "ca");
+    SSL_CTX* ctx = Open(info);
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+    Bio bio(pem);
+    int count = 0;
+    while (X509* cert = PEM_read_bio_X509(bio.bio, nullptr, nullptr, nullptr)) {
+      X509_STORE_add_cert(store, cert);  // a duplicate is no failure
+      X509_free(cert);
+      count++;
+    }
+    Failure f = TakeErrors();
+    if (count == 0) return Napi::String::New(info.Env(), "ca: no certificate found" + (f.text.empty() ? "" : " (" + f.text + ")"));
+    return Napi::Number::New(info.Env(), count);
+  }
+
+  // (file or null, directory or null)
+  Napi::Value LoadVerifyLocations(Info info) {
+    std::string file = OptionalString(info, 0, "caFile");
+    std::string dir = OptionalString(info, 1, "caPath");
+    SSL_CTX* ctx = Open(info);
+    if (file.empty() && dir.empty()) throw Napi::TypeError::New(info.Env(), "caFile or caPath must be given");
+    bool ok = true;
+    if (!file.empty()) ok = SSL_CTX_load_verify_file(ctx, file.c_str()) == 1;
+    if (ok && !dir.empty()) ok = SSL_CTX_load_verify_dir(ctx, dir.c_str()) == 1;
+    return Result(info.Env(), ok, "CA locations");
+  }
+
+  Napi::Value SetDefaultVerifyPaths(Info info) {
+    SSL_CTX* ctx = Open(info);
+    return Result(info.Env(), SSL_CTX_set_default_verify_paths(ctx) == 1, "default CA paths");
+  }
+
+  // (min, max): 0 leaves no bound.
+  Napi::Value SetVersions(Info info) {
+    int min = VersionArg(info, 0, "minVersion");
+    int max = VersionArg(info, 1, "maxVersion");
+    SSL_CTX* ctx = Open(info);
+    bool ok = SSL_CTX_set_min_proto_version(ctx, min) == 1 && SSL_CTX_set_max_proto_version(ctx, max) == 1;
+    return Result(info.Env(), ok, "protocol versions");
+  }
+
+  // (TLS 1.2 cipher list or null, TLS 1.3 cipher suites or null)
+  Napi::Value SetCiphers(Info info) {
+    std::string list = OptionalString(info, 0, "ciphers");
+    std::string suites = OptionalString(info, 1, "cipherSuites");
+    SSL_CTX* ctx = Open(info);
+    if (!list.empty() && SSL_CTX_set_cipher_list(ctx, list.c_str()) != 1) return Result(info.Env(), false, "ciphers");
+    if (!suites.empty() && SSL_CTX_set_ciphersuites(ctx, suites.c_str()) != 1) return Result(info.Env(), false, "cipher suites");
+    return Result(info.Env(), true, "");
+  }
+
+  // Protocols in ALPN wire format (length-prefixed names): offered by clients, chosen from by servers.
+  Napi::Value SetALPN(Info info) {
+    Bytes wire = BytesArg(info, 0, "alpn");
+    SSL_CTX* ctx = Open(info);
+    for (size_t i = 0; i < wire.length; i += 1 + static_cast<unsigned char>(wire.data[i])) {
+      if (wire.data[i] == 0 || i + 1 + static_cast<unsigned char>(wire.data[i]) > wire.length)
+        throw Napi::RangeError::New(info.Env(), "alpn is not in wire format");
+    }
+    alpn_.assign(wire.data, wire.data + wire.length);
+    // SSL_CTX_set_alpn_protos returns 0 on success (unlike nearly everything else).
+    bool ok = SSL_CTX_set_alpn_protos(ctx, alpn_.data(), static_cast<unsigned int>(alpn_.size())) == 0;
+    return Result(info.Env(), ok, "alpn");
+  }
+
+  Napi::Value Close(Info info) {
+    Free();
+    return info.Env().Undefined();
+  }
+
+  SSL_CTX* ctx_ = nullptr;
+  std::vector<unsigned char> alpn_;
+};
+
+class Connection : public Napi::ObjectWrap<Connection> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "TLSConnection", {
+      InstanceMethod<&Connection::Handshake>("handshake"),
+      InstanceMethod<&Connection::Read>("read"),
+      InstanceMethod<&Connection::Write>("write"),
+      InstanceMethod<&Connection::Shutdown>("shutdown"),
+      InstanceMethod<&Connection::Pending>("pending"),
+      InstanceMethod<&Connection::LastError>("lastError"),
+      InstanceMethod<&Connection::Describe>("info"),
+      InstanceMethod<&Connection::Close>("close"),
+    });
+  }
+
+  // (context, fd, serverSide, serverName or null, verify: 0 none, 1 peer, 2 peer and required)
+  explicit Connection(Info info) : Napi::ObjectWrap<Connection>(info) {
+    Napi::Env env = info.Env();
+    Context* context = Context::From(env, info.Length() > 0 ? info[0] : env.Undefined());
+    int fd = FdArg(info, 1);
+    bool server = BoolArg(info, 2, "serverSide");
+    std::string name = OptionalString(info, 3, "serverName");
+    int verify = static_cast<int>(IntArg(info, 4, "verify", 0, 2));
+    if (name.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "serverName must not contain NUL");
+    ERR_clear_error();
+    ssl_ = SSL_new(context->ctx());
+    if (ssl_ == nullptr) throw Napi::Error::New(env, "SSL_new: " + TakeErrors().text);
+    if (SSL_set_fd(ssl_, fd) != 1) {
+      Free();
+      throw Napi::Error::New(env, "SSL_set_fd: " + TakeErrors().text);
+    }
+    if (server) SSL_set_accept_state(ssl_);
+    else SSL_set_connect_state(ssl_);
+    int mode = verify == 0 ? SSL_VERIFY_NONE : SSL_VERIFY_PEER | (verify == 2 ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+    SSL_set_verify(ssl_, mode, nullptr);
+    if (!server && !name.empty() && !SetServerName(name, verify != 0)) {
+      std::string text = TakeErrors().text;
+      Free();
+      throw Napi::Error::New(env, "serverName: " + (text.empty() ? "rejected" : text));
+    }
+    ERR_clear_error();
+    // The context stays alive (and its ALPN list with it) as long as a connection uses it.
+    context_ = Napi::Persistent(info[0].As<Napi::Object>());
+  }
+
+  ~Connection() override { Free(); }
+
+ private:
+  // SNI for a host name (never for an address, RFC 6066), and the name or address the
+  // certificate must match when verifying.
+  bool SetServerName(const std::string& name, bool check) {
+    unsigned char addr[16];
+    bool ip = inet_pton(AF_INET, name.c_str(), addr) == 1 || inet_pton(AF_INET6, name.c_str(), addr) == 1;
+    if (ip) return !check || X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str()) == 1;
+    if (SSL_set_tlsext_host_name(ssl_, name.c_str()) != 1) return false;
+    if (!check) return true;
+    SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    return SSL_set1_host(ssl_, name.c_str()) == 1;
+  }
+
+  void Free() {
+    if (ssl_ != nullptr) {
+      SSL_free(ssl_);  // the fd is not closed here (SSL_set_fd's BIO does not own it)
+      ssl_ = nullptr;
+    }
+    if (!context_.IsEmpty()) context_.Reset();
+  }
+
+  bool Open() {
+    if (ssl_ == nullptr) return false;
+    ERR_clear_error();
+    errno = 0;
+    return true;
+  }
+
+  // The status of a call that returned `r` (<= 0); errno is the call's own (read before anything else).
+  int Settle(int r, int err) {
+    switch (SSL_get_error(ssl_, r)) {
+      case SSL_ERROR_WANT_READ: ERR_clear_error(); return kWantRead;
+      case SSL_ERROR_WANT_WRITE: ERR_clear_error(); return kWantWrite;
+      case SSL_ERROR_ZERO_RETURN: ERR_clear_error(); return kZeroReturn;
+      case SSL_ERROR_SYSCALL:
+        errno_ = err;
+        failure_ = TakeErrors();
+        return kSyscall;
+      default:
+        errno_ = 0;
+        failure_ = TakeErrors();
+        verify_ = SSL_get_verify_result(ssl_);
+        return kFailed;
+    }
+  }
+
+  Napi::Value Handshake(Info info) {
+    if (!Open()) return Napi::Number::New(info.Env(), kClosed);
+    int r = SSL_do_handshake(ssl_);
+    int err = errno;
+    return Napi::Number::New(info.Env(), r == 1 ? 0 : Settle(r, err));
+  }
+
+  // The region [offset, offset + length) of a Uint8Array.
+  static char* Region(Info info, size_t* length) {
+    Bytes b = BytesArg(info, 0, "buffer");
+    int64_t offset = IntArg(info, 1, "offset", 0, INT_MAX);
+    int64_t n = IntArg(info, 2, "length", 0, INT_MAX);
+    if (static_cast<uint64_t>(offset + n) > b.length) throw Napi::RangeError::New(info.Env(), "offset + length is past the buffer's end");
+    *length = static_cast<size_t>(n);
+    return const_cast<char*>(b.data) + offset;
+  }
+
+  // (buffer, offset, length): bytes decrypted into buffer[offset..], or a status.
+  Napi::Value Read(Info info) {
+    size_t length;
+    char* data = Region(info, &length);
+    if (!Open()) return Napi::Number::New(info.Env(), kClosed);
+    if (length == 0) return Napi::Number::New(info.Env(), 0);
+    size_t n = 0;
+    int r = SSL_read_ex(ssl_, data, length, &n);
+    int err = errno;
+    return Napi::Number::New(info.Env(), r == 1 ? static_cast<double>(n) : Settle(r, err));
+  }
+
+  // (buffer, offset, length): bytes taken (one record's worth at most), or a status.
+  Napi::Value Write(Info info) {
+    size_t length;
+    char* data = Region(info, &length);
+    if (!Open()) return Napi::Number::New(info.Env(), kClosed);
+    if (length == 0) return Napi::Number::New(info.Env(), 0);
+    size_t n = 0;
+    int r = SSL_write_ex(ssl_, data, length, &n);
+    int err = errno;
+    return Napi::Number::New(info.Env(), r == 1 ? static_cast<double>(n) : Settle(r, err));
+  }
+
+  // 1: both close_notify alerts exchanged; 0: ours sent, the peer's not seen yet; or a status.
+  Napi::Value Shutdown(Info info) {
+    if (!Open()) return Napi::Number::New(info.Env(), kClosed);
+    int r = SSL_shutdown(ssl_);
+    int err = errno;
+    if (r >= 0) {
+      ERR_clear_error();
+      return Napi::Number::New(info.Env(), r);
+    }
+    return Napi::Number::New(info.Env(), Settle(r, err));
+  }
+
+  // Decrypted bytes held inside OpenSSL: readable without the kernel saying so.
+  Napi::Value Pending(Info info) {
+    return Napi::Number::New(info.Env(), ssl_ == nullptr ? 0 : SSL_pending(ssl_));
+  }
+
+  // [errno, library, reason code, reason text, verify result, verify text] of the last failure.
+  Napi::Value LastError(Info info) {
+    Napi::Env env = info.Env();
+    Napi::Array a = Napi::Array::New(env, 6);
+    a.Set(0u, Napi::Number::New(env, errno_));
+    a.Set(1u, Napi::Number::New(env, failure_.lib));
+    a.Set(2u, Napi::Number::New(env, failure_.reason));
+    a.Set(3u, Napi::String::New(env, failure_.text));
+    a.Set(4u, Napi::Number::New(env, static_cast<double>(verify_)));
+    a.Set(5u, Napi::String::New(env, verify_ == X509_V_OK ? "" : X509_verify_cert_error_string(verify_)));
+    return a;
+  }
+
+  // [protocol version, cipher, ALPN protocol or null, peer certificate subject or null]
+  Napi::Value Describe(Info info) {
+    Napi::Env env = info.Env();
+    if (ssl_ == nullptr) return env.Null();
+    Napi::Array a = Napi::Array::New(env, 4);
+    a.Set(0u, Napi::String::New(env, SSL_get_version(ssl_)));
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_);
+    a.Set(1u, cipher == nullptr ? env.Null() : Napi::String::New(env, SSL_CIPHER_get_name(cipher)));
+    const unsigned char* proto = nullptr;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(ssl_, &proto, &len);
+    a.Set(2u, len == 0 ? env.Null() : Napi::String::New(env, reinterpret_cast<const char*>(proto), len));
+    Napi::Value subject = env.Null();
+    if (X509* peer = SSL_get1_peer_certificate(ssl_)) {
+      char* line = X509_NAME_oneline(X509_get_subject_name(peer), nullptr, 0);
+      if (line != nullptr) subject = Napi::String::New(env, line);
+      OPENSSL_free(line);
+      X509_free(peer);
+    }
+    a.Set(3u, subject);
+    ERR_clear_error();
+    return a;
+  }
+
+  Napi::Value Close(Info info) {
+    Free();
+    return info.Env().Undefined();
+  }
+
+  SSL* ssl_ = nullptr;
+  Napi::ObjectReference context_;
+  int errno_ = 0;
+  Failure failure_;
+  long verify_ = X509_V_OK;
+};
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+#define C(name, value) c.Set(name, Napi::Number::New(env, value))
+  C("WANT_READ", kWantRead); C("WANT_WRITE", kWantWrite); C("ZERO_RETURN", kZeroReturn);
+  C("SYSCALL", kSyscall); C("FAILED", kFailed); C("CLOSED", kClosed);
+  C("TLS1_2_VERSION", TLS1_2_VERSION); C("TLS1_3_VERSION", TLS1_3_VERSION);
+  C("TLS1_VERSION", TLS1_VERSION); C("TLS1_1_VERSION", TLS1_1_VERSION);
+  C("R_CERTIFICATE_VERIFY_FAILED", SSL_R_CERTIFICATE_VERIFY_FAILED);
+  C("R_UNEXPECTED_EOF_WHILE_READING", SSL_R_UNEXPECTED_EOF_WHILE_READING);
+  C("R_NO_RENEGOTIATION", SSL_R_NO_RENEGOTIATION);
+  C("LIB_SSL", ERR_LIB_SSL);
+#undef C
+  return c;
+}
+
+}  // namespace
+
+void InitTls(Napi::Env env, Napi::Object exports) {
+  Napi::Object tls = Napi::Object::New(env);
+  tls.Set("Context", Context::Define(env));
+  tls.Set("Connection", Connection::Define(env));
+  tls.Set("constants", Constants(env));
+  tls.Set("version", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
+  exports.Set("tls", tls);
+}
+
+}  // namespace asyncore
