@@ -33,11 +33,8 @@ export interface TLSChannelMembers {
  */
 export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any[]) => TLSChannelMembers) {
   return class TLSChannel extends Base {
-    /**
-     * Why the channel ended when it did not end cleanly, set before handleClose()/handleError():
-     * a TLSError (ERR_TLS_TRUNCATED, ERR_TLS_CERT_VERIFY, ...) or a system error (ECONNRESET).
-     */
-    closeError: Error | null = null;
+    // closeError (Dispatcher's) also carries TLS failures: a TLSError (ERR_TLS_TRUNCATED,
+    // ERR_TLS_CERT_VERIFY, ...) set before handleClose()/handleError().
     /** Internal: the handshake or shutdown in progress. */
     _tls: TLSDriver | null = null;
 
@@ -97,14 +94,13 @@ export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any
       const r = sock[kTryRecv](bufferSize);
       if (typeof r !== "number") {
         if (sock[kBuffered]() > 0) this._pollHint = true;  // the rest of a record: no pending() stall
-        if (r.length === 0 && bufferSize > 0) this.handleClose();
+        if (r.length === 0 && bufferSize > 0) this._endOfInput();  // queued output still goes out first
         return r;
       }
       if (isWouldBlock(r)) return EMPTY;
       const err = r === FAILED && sock.failure !== null ? sock.failure : systemError(r, "recv");
       if (r !== FAILED && !hasCode(err, DISCONNECTED)) throw err;
-      this.closeError = err;
-      this.handleClose();
+      this._closeFor(err);
       return EMPTY;
     }
 
@@ -112,8 +108,7 @@ export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any
     override _sent(r: number): number {
       const sock = this.socket;
       if (r === FAILED && sock instanceof TLSSocket && sock.failure !== null) {
-        this.closeError = sock.failure;
-        this.handleClose();
+        this._closeFor(sock.failure);
         return 0;
       }
       return super._sent(r);
