@@ -1,0 +1,47 @@
+// The fault suite's own tools: a crash in a child fails the test (not the runner), the hostile
+// peer's reset is a reset, the process probe reads /proc.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { runNode } from "../helpers/child-process.js";
+import { connectPeer, listenPeer } from "./helpers/hostile-peer.js";
+import { crashReason, runInChild } from "./helpers/in-child.js";
+import { cpuMs, fdCount, rssKiB } from "./helpers/proc-probe.js";
+import { startWithNofile } from "./helpers/emfile.js";
+
+describe("fault harness", { timeout: 30_000 }, () => {
+  it("a child that segfaults is reported as a crash, the runner goes on", async () => {
+    const r = await runNode("process.kill(process.pid, 'SIGSEGV');");
+    assert.equal(crashReason(r), "killed by SIGSEGV");
+    await assert.rejects(runInChild("process.abort();"), /did not exit cleanly: killed by SIGABRT/);
+    await runInChild("process.exitCode = 0;");
+  });
+
+  it("reset() sends an RST: the other side sees ECONNRESET, not an end", async () => {
+    const server = await listenPeer();
+    try {
+      const accepted = server.accepted();
+      const client = await connectPeer(server.port);
+      const other = await accepted;
+      await client.send("x");
+      await other.waitForBytes(1);
+      client.reset();
+      const end = await other.waitEnd(5_000);
+      assert.equal(end.error, "ECONNRESET");
+      assert.equal(end.gotEnd, false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("the probe reads descriptors, RSS and CPU time from /proc", () => {
+    assert.ok(fdCount(process.pid) > 2);
+    assert.ok(rssKiB(process.pid) > 1024);
+    assert.ok(cpuMs(process.pid) >= 0);
+  });
+
+  it("a program started under ulimit -n has that limit", async () => {
+    const proc = startWithNofile(37, process.execPath, ["-e", "process.stdout.write(require('node:fs').readFileSync('/proc/self/limits', 'utf8'))"]);
+    const exit = await proc.exited;
+    assert.match(exit.stdout, /Max open files\s+37\s+37/);
+  });
+});
