@@ -134,7 +134,8 @@ describe("http-get under faults", { timeout: 60_000 }, () => {
     });
     try {
       const proc = startCli(["http-get", url(server)]);
-      while (proc.stdoutBytes.length === 0) await sleep(20);
+      const deadline = Date.now() + 5_000;
+      while (proc.stdoutBytes.length === 0 && Date.now() < deadline) await sleep(20);
       const exit = await proc.stop("SIGINT");
       assert.equal(exit.code, 130, `exit ${exit.code} ${exit.signal}: ${exit.stderr}`);
     } finally {
