@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 logs=${VALGRIND_LOGS:-$(mktemp -d /tmp/asyncore-valgrind.XXXXXX)}
 if [ $# -eq 0 ]; then set -- dist/test/addon.test.js; fi
+# The tests' children get 20 times their usual time bound (test/helpers/child-process.ts).
+ASYNCORE_TEST_TIME_FACTOR=${ASYNCORE_TEST_TIME_FACTOR:-20} \
 valgrind --trace-children=yes --leak-check=no --error-exitcode=99 --num-callers=30 \
   --suppressions=scripts/valgrind-node.supp --log-file="$logs/vg.%p.log" \
   node --test --test-concurrency=1 --test-timeout=600000 "$@"

@@ -1,12 +1,14 @@
 // The fault suite's own tools: a crash in a child fails the test (not the runner), the hostile
 // peer's reset is a reset, the process probe reads /proc.
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { runNode } from "../helpers/child-process.js";
-import { connectPeer, listenPeer } from "./helpers/hostile-peer.js";
+import { connectPeer, listenPeer, resetAllPeers } from "./helpers/hostile-peer.js";
 import { crashReason, runInChild } from "./helpers/in-child.js";
 import { cpuMs, fdCount, rssKiB } from "./helpers/proc-probe.js";
 import { startWithNofile } from "./helpers/emfile.js";
+
+after(resetAllPeers);
 
 describe("fault harness", { timeout: 30_000 }, () => {
   // (Signals that leave no core file behind: SIGKILL stands for any fatal signal.)

@@ -4,11 +4,14 @@
 import assert from "node:assert/strict";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import { stopAll } from "../helpers/cli-process.js";
-import { type Peer, connectPeer } from "./helpers/hostile-peer.js";
+import { type Peer, connectPeer, resetAllPeers } from "./helpers/hostile-peer.js";
 import { describeLeftover, leakChecked, rssKiB, settledFds } from "./helpers/proc-probe.js";
 import { PASS_STYLES, type Program, startProgram } from "./helpers/programs.js";
 
-after(stopAll);
+after(async () => {
+  await resetAllPeers();
+  await stopAll();
+});
 
 /** A client that has joined (its welcome line has arrived). */
 async function join(port: number, options: { keep?: boolean } = {}): Promise<Peer> {
@@ -35,7 +38,10 @@ for (const style of PASS_STYLES) {
       await a.close();
       await settledFds(prog.pid);
     });
-    afterEach(() => prog.stop());
+    afterEach(async () => {
+      await prog.stop();
+      await resetAllPeers();
+    });
 
     it("a 10 MiB line without a newline: that client is dropped at the bound, the others go on", async (t) => {
       const left = await leakChecked(prog.pid, async () => {

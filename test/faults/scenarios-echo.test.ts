@@ -5,13 +5,16 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stopAll } from "../helpers/cli-process.js";
-import { connectPeer, pattern, sha256 } from "./helpers/hostile-peer.js";
+import { connectPeer, pattern, sha256, resetAllPeers } from "./helpers/hostile-peer.js";
 import { cpuShare, describeLeftover, fdCount, leakChecked, rssKiB, settledFds } from "./helpers/proc-probe.js";
 import { PASS_STYLES, type Program, startProgram } from "./helpers/programs.js";
 import { nofileSkipReason } from "./helpers/emfile.js";
 import { closeAsServed } from "./helpers/served.js";
 
-after(stopAll);
+after(async () => {
+  await resetAllPeers();
+  await stopAll();
+});
 
 /** One short exchange: the server answers. */
 async function echoes(port: number, text = "ping"): Promise<void> {
@@ -86,17 +89,20 @@ for (const style of PASS_STYLES) {
 
     it("half-close: everything sent before the client's FIN comes back before the server closes", { todo: "needs fix/chan" }, async (t) => {
       const left = await leakChecked(prog.pid, async () => {
-        const peer = await connectPeer(prog.port, { keep: false });
-        peer.stopReading();
         const data = pattern(16 << 20, 7);
-        // Send without reading until 16 MiB are out or the server stops taking them, then the FIN.
-        const sent = await peer.sendUntilStalled(data.length, 500, data.subarray(0, 1 << 20));
-        peer.end();
-        peer.resumeReading();
-        const end = await peer.waitEnd(30_000);
-        t.diagnostic(`sent ${sent} bytes, got back ${end.bytes} (end ${end.gotEnd}, error ${end.error})`);
-        assert.equal(end.bytes, sent, `${sent - end.bytes} bytes lost`);
-        assert.ok(end.gotEnd && end.error === null);
+        for (let i = 0; i < 3; i++) {  // what is lost depends on timing: three tries
+          const peer = await connectPeer(prog.port, { keep: false });
+          peer.stopReading();
+          // Send without reading until 16 MiB are out or the server stops taking them, then the FIN.
+          const sent = await peer.sendUntilStalled(data.length, 500, data.subarray(0, 1 << 20));
+          peer.end();
+          peer.resumeReading();
+          const end = await peer.waitEnd(30_000);
+          t.diagnostic(`sent ${sent} bytes, got back ${end.bytes} (end ${end.gotEnd}, error ${end.error})`);
+          assert.equal(end.bytes, sent, `${sent - end.bytes} bytes lost`);
+          assert.ok(end.gotEnd && end.error === null);
+          peer.reset();
+        }
       });
       t.diagnostic(describeLeftover(left));
     });

@@ -6,13 +6,16 @@ import { after, afterEach, beforeEach, describe, it } from "node:test";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { stopAll } from "../helpers/cli-process.js";
-import { type Peer, type PeerServer, connectPeer, listenPeer, pattern, sha256 } from "./helpers/hostile-peer.js";
+import { type Peer, type PeerServer, connectPeer, listenPeer, pattern, sha256, resetAllPeers } from "./helpers/hostile-peer.js";
 import { cpuShare, describeLeftover, fdCount, leakChecked, settledFds } from "./helpers/proc-probe.js";
 import { PASS_STYLES, type Program, startProgram } from "./helpers/programs.js";
 import { nofileSkipReason } from "./helpers/emfile.js";
 import { closeAsServed } from "./helpers/served.js";
 
-after(stopAll);
+after(async () => {
+  await resetAllPeers();
+  await stopAll();
+});
 
 /** The remote's behaviour for the connection the forwarder makes next. */
 type Remote = (peer: Peer) => void | Promise<void>;
@@ -47,6 +50,7 @@ for (const style of PASS_STYLES) {
     afterEach(async () => {
       await prog.stop();
       await remote.close();
+      await resetAllPeers();
     });
 
     /** A client sends `n` bytes and its FIN through the forwarder to the echo remote and reads all back. */
@@ -193,11 +197,11 @@ for (const style of PASS_STYLES) {
           const accepted = remote.accepted();
           const client = await connectPeer(prog.port, { keep: false });
           const remotePeer = await accepted;
-          const uploading = client.sendUntilStalled(64 << 20, 3_000);
+          const uploading = client.sendUntilStalled(64 << 20, 1_000);
           await remotePeer.waitForBytes(256 * 1024);
           if (how === "resets") remotePeer.reset(); else remotePeer.socket.destroy();
           const sent = await uploading;
-          const end = await client.waitClosed(5_000);
+          const end = await client.waitClosed(3_000);
           t.diagnostic(`the client sent ${sent} bytes and saw: end ${end.gotEnd}, error ${end.error}`);
         });
         t.diagnostic(describeLeftover(left));

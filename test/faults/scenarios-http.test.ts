@@ -5,9 +5,12 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runCli, startCli, stopAll } from "../helpers/cli-process.js";
-import { type Peer, type PeerServer, listenPeer, pattern, sha256 } from "./helpers/hostile-peer.js";
+import { type Peer, type PeerServer, listenPeer, pattern, sha256, resetAllPeers } from "./helpers/hostile-peer.js";
 
-after(stopAll);
+after(async () => {
+  await resetAllPeers();
+  await stopAll();
+});
 
 /** A server that waits for the request's blank line, then runs `respond`. */
 async function httpServer(respond: (peer: Peer) => void | Promise<void>): Promise<PeerServer> {

@@ -7,6 +7,9 @@ import net from "node:net";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 
+/** A bound for a race: an unreferenced timer, so that it never holds the process once the race is won. */
+const bound = (ms: number): Promise<void> => sleep(ms, undefined, { ref: false });
+
 /** How a peer's connection ended. */
 export interface PeerEnd {
   /** Bytes received in all. */
@@ -15,6 +18,19 @@ export interface PeerEnd {
   gotEnd: boolean;
   /** The socket error's code ("ECONNRESET", "EPIPE"...), or null. */
   error: string | null;
+}
+
+/** Every peer still open, for resetAllPeers(). */
+const live = new Set<Peer>();
+const liveServers = new Set<net.Server>();
+
+/**
+ * Resets every peer still open and closes every peer server (an after()/afterEach() hook): a
+ * half-open socket left behind by a failed scenario would keep the test process alive.
+ */
+export async function resetAllPeers(): Promise<void> {
+  for (const p of live) p.reset();
+  await Promise.all([...liveServers].map((s) => new Promise((r) => s.close(r))));
 }
 
 export class Peer {
@@ -35,7 +51,9 @@ export class Peer {
     });
     socket.on("end", () => { this.gotEnd = true; this.#wake(); });
     socket.on("error", (err: Error & { code?: string }) => { this.error = err.code ?? err.message; this.#wake(); });
+    live.add(this);
     this.closed = new Promise((resolve) => socket.once("close", () => {
+      live.delete(this);
       this.#wake();
       resolve({ bytes: this.bytes, gotEnd: this.gotEnd, error: this.error });
     }));
@@ -80,7 +98,7 @@ export class Peer {
     while (sent < max && !this.socket.destroyed) {
       const piece = chunk.subarray(0, Math.min(chunk.length, max - sent));
       const flushed = this.send(piece).then(() => true, () => false);
-      const result = await Promise.race([flushed, sleep(stallMs).then(() => "stalled" as const)]);
+      const result = await Promise.race([flushed, bound(stallMs).then(() => "stalled" as const)]);
       if (result === "stalled") break;
       if (!result) break;
       sent += piece.length;
@@ -114,7 +132,7 @@ export class Peer {
       if (this.socket.destroyed || this.gotEnd) throw new Error(`the connection ended after ${this.bytes} of ${n} bytes (error ${this.error})`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`only ${this.bytes} of ${n} bytes arrived within ${boundMs} ms`);
-      await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), sleep(left)]);
+      await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), bound(left)]);
     }
   }
 
@@ -127,14 +145,14 @@ export class Peer {
     while (!this.gotEnd && !this.socket.destroyed) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`still open after ${boundMs} ms (${this.bytes} bytes received)`);
-      await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), this.closed, sleep(left)]);
+      await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), this.closed, bound(left)]);
     }
     return { bytes: this.bytes, gotEnd: this.gotEnd, error: this.error };
   }
 
   /** Resolves when the connection is closed both ways, or rejects after `boundMs`. */
   async waitClosed(boundMs = 10_000): Promise<PeerEnd> {
-    const timer = sleep(boundMs).then(() => { throw new Error(`still open after ${boundMs} ms (${this.bytes} bytes received, end ${this.gotEnd})`); });
+    const timer = bound(boundMs).then(() => { throw new Error(`still open after ${boundMs} ms (${this.bytes} bytes received, end ${this.gotEnd})`); });
     return Promise.race([this.closed, timer]);
   }
 
@@ -179,12 +197,14 @@ export async function listenPeer(onPeer: (peer: Peer) => void | Promise<void> = 
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
+  liveServers.add(server);
+  server.once("close", () => liveServers.delete(server));
   return {
     port: (server.address() as net.AddressInfo).port,
     peers,
     async accepted(boundMs = 10_000) {
       const got = new Promise<Peer>((resolve) => waiting.push(resolve));
-      return Promise.race([got, sleep(boundMs).then(() => { throw new Error(`no connection within ${boundMs} ms`); })]);
+      return Promise.race([got, bound(boundMs).then(() => { throw new Error(`no connection within ${boundMs} ms`); })]);
     },
     async close() {
       for (const p of peers) p.reset();
