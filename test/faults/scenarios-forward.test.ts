@@ -239,7 +239,7 @@ const noUlimit = nofileSkipReason();
 for (const style of PASS_STYLES) {
   describe(`forward at its descriptor limit (ulimit -n 40), ${style.name}`, { timeout: 60_000 }, () => {
     it("no crash, no spin, every client answered once descriptors free up, the listener alive", { skip: noUlimit ?? false, todo: "needs fix/chan + fix/cli" }, async (t) => {
-      const remote = await listenPeer((peer) => { peer.socket.on("data", (b: Buffer) => peer.socket.write(b)); });
+      const remote = await listenPeer(echoRemote);
       const prog = await startProgram("forward", { usePoll: style.usePoll, remotePort: remote.port, nofile: 40 });
       try {
         const baseFds = await settledFds(prog.pid);
