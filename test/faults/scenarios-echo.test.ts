@@ -87,7 +87,7 @@ for (const style of PASS_STYLES) {
       t.diagnostic(describeLeftover(left));
     });
 
-    it("half-close: everything sent before the client's FIN comes back before the server closes", { todo: "needs fix/chan" }, async (t) => {
+    it("half-close: everything sent before the client's FIN comes back before the server closes", async (t) => {
       const left = await leakChecked(prog.pid, async () => {
         const data = pattern(16 << 20, 7);
         for (let i = 0; i < 3; i++) {  // what is lost depends on timing: three tries
@@ -107,7 +107,7 @@ for (const style of PASS_STYLES) {
       t.diagnostic(describeLeftover(left));
     });
 
-    it("a client that sends and never reads: accepting stops at the output bound (RSS bounded)", { todo: "needs fix/chan" }, async (t) => {
+    it("a client that sends and never reads: accepting stops at the output bound (RSS bounded)", async (t) => {
       const left = await leakChecked(prog.pid, async () => {
         const rssBefore = rssKiB(prog.pid);
         const peer = await connectPeer(prog.port, { keep: false });
@@ -164,7 +164,7 @@ describe("echo-server command options under faults", { timeout: 60_000 }, () => 
 const noUlimit = nofileSkipReason();
 for (const style of PASS_STYLES) {
   describe(`echo-server at its descriptor limit (ulimit -n 40), ${style.name}`, { timeout: 60_000 }, () => {
-    it("keeps listening, does not spin, serves the waiting clients once descriptors free up", { skip: noUlimit ?? false, todo: "needs fix/chan" }, async (t) => {
+    it("keeps listening, does not spin, serves the waiting clients once descriptors free up", { skip: noUlimit ?? false }, async (t) => {
       const prog = await startProgram("echo-server", { usePoll: style.usePoll, nofile: 40 });
       try {
         await echoes(prog.port);
