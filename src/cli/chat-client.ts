@@ -37,11 +37,12 @@ Options:
     const input = readline.createInterface({ input: process.stdin, terminal: false });
     input.on("line", (line) => { if (client.fileno() !== null) client.say(line); });
     input.on("close", () => { if (client.fileno() !== null) client.endOutput(); });
-    const stop = closeAllOnSignals();
+    const signals = closeAllOnSignals("client");
     await loop();
-    stop();
+    signals.stop();
     input.close();
     process.stdin.destroy();
+    if (signals.exitCode !== null) return signals.exitCode;
     if (client.error !== null) throw new CommandError(`${host}:${port}: ${describeError(client.error)}`);
     return 0;
   },

@@ -38,11 +38,10 @@ Options:
     const map: SocketMap = new Map();
     const clients: EchoClient[] = [];
     for (let i = 1; i <= count; i++) clients.push(new EchoClient([host, port], message, map, `c${i}`));
-    let interrupted = false;
-    const stop = closeAllOnSignals(map, () => { interrupted = true; });
+    const signals = closeAllOnSignals("client", map);
     await loop({ map, timeout: 1 });
-    stop();
-    if (interrupted) return 0;
+    signals.stop();
+    if (signals.exitCode !== null) return signals.exitCode;
     const failed = clients.find((c) => !c.complete);
     if (failed === undefined) return 0;
     const why = failed.error !== null

@@ -48,10 +48,10 @@ Options:
       throw listenError(localIp, localPort, err, "-p");
     }
     forwarder.report = (line) => process.stderr.write(`asyncore: forward: ${line}\n`);
-    const stop = closeAllOnSignals();
+    const signals = closeAllOnSignals("server");
     process.stderr.write(`forward listening on ${formatAddress(forwarder.address)}, forwarding to ${formatAddress([remoteIp, remotePort])}\n`);
     await loop();
-    stop();
-    return 0;
+    signals.stop();
+    return signals.exitCode ?? 0;
   },
 };
