@@ -1,5 +1,8 @@
 // Dispatcher and DispatcherWithSend: asyncore's channel classes over a Socket.
-import { AF_INET, AF_INET6, IPPROTO_TCP, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY } from "./constants.js";
+import os from "node:os";
+import {
+  AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
+} from "./constants.js";
 import { type Address, resolveAddress, toNativeAddress } from "./address.js";
 import {
   DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, isWouldBlock, systemError,
@@ -12,6 +15,18 @@ import { compactTraceback } from "./traceback.js";
 import type { NativeAddress } from "./native.js";
 
 const EMPTY = Buffer.alloc(0);
+const EIO = os.constants.errno.EIO;
+
+/** The default output bound of DispatcherWithSend and AsyncChat (outputHighWater): 1 MiB. */
+export const DEFAULT_OUTPUT_HIGH_WATER = 1024 * 1024;
+
+/** Checks an outputHighWater value: a non-negative number of bytes, or Infinity. */
+export function checkHighWater(value: unknown): number {
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(`outputHighWater must be a non-negative number of bytes (or Infinity), got ${String(value)}`);
+  }
+  return value;
+}
 
 export class Dispatcher implements Channel {
   debug = false;
@@ -40,6 +55,13 @@ export class Dispatcher implements Channel {
    * out n at a time (a pass with buffered input does not wait). 0 reads exactly what is asked.
    */
   readAhead = 65536;
+  /**
+   * Why the channel is closing: set just before handleClose() is called because of a reset or an
+   * error (a failed recv/send, an error reported by the poller, a failed connect, an error that
+   * went to handleError()); null when handleClose() comes from a clean end of input. Only a new
+   * socket sets it back to null.
+   */
+  closeError: Error | null = null;
 
   _map: SocketMap;
   _fileno: number | null = null;
@@ -112,6 +134,7 @@ export class Dispatcher implements Channel {
     if (sock.fileno() < 0) throw systemError(EBADF, "setSocket", "(the Socket is closed)");  // no map key -1
     this.socket = sock;
     this._fileno = sock.fileno();
+    this.closeError = null;
     this.addChannel(map);
   }
 
@@ -234,7 +257,7 @@ export class Dispatcher implements Channel {
     if (isWouldBlock(r)) return 0;  // a full kernel buffer is routine: no Error for it
     const err = systemError(r, "send");
     if (DISCONNECTED.has(err.code)) {
-      this.handleClose();
+      this._closeFor(err);
       return 0;
     }
     throw err;
@@ -247,15 +270,32 @@ export class Dispatcher implements Channel {
     const r = t[kTryRecv](bufferSize, this.readAhead);
     if (t[kBuffered]() > 0) this._pollHint = true;
     if (typeof r !== "number") {
-      if (r.length === 0 && bufferSize > 0) this.handleClose();  // a closed connection reads as empty
+      if (r.length === 0 && bufferSize > 0) this._endOfInput();  // a closed connection reads as empty
       return r;
     }
     const err = systemError(r, "recv");
     if (DISCONNECTED.has(err.code)) {
-      this.handleClose();
+      this._closeFor(err);
       return EMPTY;
     }
     throw err;
+  }
+
+  /** Internal: the peer ended its input (recv() read nothing). Dispatcher: handleClose() now. */
+  _endOfInput(): void {
+    this.handleClose();
+  }
+
+  /** Internal: handleClose() because of `err` (a reset or an error), kept in closeError first. */
+  _closeFor(err: unknown): void {
+    this._setCloseError(err);
+    this.handleClose();
+  }
+
+  /** Internal: records why the channel closes; the first cause is kept. */
+  _setCloseError(err: unknown): void {
+    if (this.closeError !== null) return;
+    this.closeError = err instanceof Error ? err : new Error(`a handler threw ${String(err)}`);
   }
 
   close(): void {
@@ -299,11 +339,16 @@ export class Dispatcher implements Channel {
     if (this._lookupError !== null) {
       const err = this._lookupError;
       this._lookupError = null;
+      this._setCloseError(err);
       throw err;
     }
     const sock = this.#sock("getsockopt");
     const err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
-    if (err !== 0) throw systemError(err, "connect");
+    if (err !== 0) {
+      const failed = systemError(err, "connect");
+      this._setCloseError(failed);
+      throw failed;
+    }
     this.handleConnect();
     this.connected = true;
     this.connecting = false;
@@ -317,10 +362,34 @@ export class Dispatcher implements Channel {
 
   handleExptEvent(): void {
     // An exceptional condition is an error (close, as a read of nothing would) or OOB data.
-    const sock = this.socket;
-    const err = sock instanceof Socket ? sock.getsockopt(SOL_SOCKET, SO_ERROR) : 0;
-    if (err !== 0) this.handleClose();
+    const err = this.#pendingError();
+    if (err !== 0) this._closeFor(systemError(err, this.connecting ? "connect" : "socket"));
     else this.handleExpt();
+  }
+
+  /**
+   * A hang-up or error reported by the poller (POLL* bits in `revents`): with POLLERR the socket's
+   * pending error (SO_ERROR) goes into closeError, POLLNVAL reads as EBADF; then handleClose().
+   */
+  handleCloseEvent(revents: number): void {
+    if (revents & POLLERR) {
+      const err = this.#pendingError();
+      this._setCloseError(err !== 0 ? systemError(err, this.connecting ? "connect" : "socket") : systemError(EIO, "poll", "(POLLERR)"));
+    } else if (revents & POLLNVAL) {
+      this._setCloseError(systemError(EBADF, "poll", "(POLLNVAL)"));
+    }
+    this.handleClose();
+  }
+
+  // SO_ERROR, which also clears it; 0 for a wrapped file or a socket that cannot tell.
+  #pendingError(): number {
+    const sock = this.socket;
+    if (!(sock instanceof Socket) || sock.fileno() < 0) return 0;
+    try {
+      return sock.getsockopt(SOL_SOCKET, SO_ERROR);
+    } catch {
+      return 0;
+    }
   }
 
   handleError(err: unknown): void {
@@ -332,7 +401,7 @@ export class Dispatcher implements Channel {
       self = `<${this.constructor.name} (toString failed)>`;
     }
     this.logInfo(`uncaptured exception, closing channel ${self} (${name}:${message} ${info})`, "error");
-    this.handleClose();
+    this._closeFor(err);
   }
 
   handleExpt(): void {
@@ -388,9 +457,66 @@ export class DispatcherWithSend extends Dispatcher {
   _queue: Buffer[] = [];
   _queued = 0;
   _flushPending = false;  // the current pass sends the queue when it ends
+  #highWater = DEFAULT_OUTPUT_HIGH_WATER;
+  // "input": the peer ended its input while output was queued (handleClose() once it is sent);
+  // "close": closeWhenDone() was called (close() once the queue is sent).
+  _afterOutput: "input" | "close" | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map);
+  }
+
+  /**
+   * The output bound in bytes (default 1 MiB; Infinity: none). While more than this is queued the
+   * channel is not polled for reads (whatever readable() says), so a peer that sends and never
+   * reads is held back by TCP instead of growing the queue; reads resume below it.
+   */
+  get outputHighWater(): number {
+    return this.#highWater;
+  }
+
+  set outputHighWater(bytes: number) {
+    this.#highWater = checkHighWater(bytes);
+    this._pollHint = true;
+  }
+
+  /** Stops reading, and closes the channel once everything queued has been sent. */
+  closeWhenDone(): void {
+    this._afterOutput = "close";
+    this._pollHint = true;
+    if (this._queued === 0) this.close();
+    else wake();
+  }
+
+  override _endOfInput(): void {
+    // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
+    if (this._queued === 0 || this.socket === null) {
+      this.handleClose();
+      return;
+    }
+    this._afterOutput ??= "input";
+    this._pollHint = true;
+  }
+
+  /** True while input is held back: output above the bound, or the channel waits to close. */
+  _holdsInput(): boolean {
+    return this._afterOutput !== null || this._queued > this.#highWater;
+  }
+
+  override [kPollState](): PollState {
+    const state = super[kPollState]();
+    if (state === PollState.Hold || state === PollState.ReadyNow || !this._holdsInput()) return state;
+    this._pollHint = true;  // ask again next pass
+    return PollState.WriteOnly;
+  }
+
+  // After a send: the queue is empty and the channel was waiting for that.
+  #afterSend(): void {
+    const after = this._afterOutput;
+    if (after === null || this._queued > 0 || this._flushPending || this.socket === null || this.socket.fileno() < 0) return;
+    this._afterOutput = null;
+    if (after === "close") this.close();
+    else this.handleClose();
   }
 
   /** Everything queued and not yet taken by the kernel. */
@@ -411,6 +537,7 @@ export class DispatcherWithSend extends Dispatcher {
     const t = this.socket;
     const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
     this.#consume(n);
+    this.#afterSend();
   }
 
   #consume(n: number): void {
@@ -446,6 +573,7 @@ export class DispatcherWithSend extends Dispatcher {
     const chunk = isReceived(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
     this._queue.push(chunk);
     this._queued += chunk.length;
+    if (this._queued > this.#highWater) this._pollHint = true;
     if (inPass()) {
       if (!this._flushPending) {
         this._flushPending = true;
@@ -466,7 +594,7 @@ export class DispatcherWithSend extends Dispatcher {
       return true;
     }
     // More input is already buffered: the next pass (which will not wait) sends both together.
-    if (this.socket[kBuffered]() > 0 && this._queued < MAX_DEFERRED && this.readable()) return false;
+    if (this.socket[kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
     this._flushPending = false;
     this.initiateSend();
     return true;
@@ -482,6 +610,7 @@ export class DispatcherWithSend extends Dispatcher {
         // closing anyway: what the kernel did not take is dropped, as Python's close() drops out_buffer
       }
     }
+    this._afterOutput = null;
     super.close();
   }
 }

@@ -27,9 +27,12 @@ export interface Channel {
 
 export type SocketMap = Map<number, Channel>;
 
-/** Internal protocol: a channel that waits for a name lookup is not polled; one that failed is ready. */
+/**
+ * Internal protocol: a channel that waits for a name lookup is not polled; one that failed is ready;
+ * one that holds its input back (output above its bound, input ended) is polled for writing only.
+ */
 export const kPollState = Symbol("asyncore.pollState");
-export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2, Readable = 3 }
+export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2, Readable = 3, WriteOnly = 4 }
 
 /** Internal: output a channel queued during a pass, sent when the pass ends (see flushAtPassEnd). */
 export const kFlush = Symbol("asyncore.flush");
@@ -129,12 +132,13 @@ function collect(obj: Channel, fd: number): void {
   // A key that is no descriptor would reach the poller (and watch some other fd): refuse it, as select() does.
   if (typeof fd !== "number") throw new TypeError(`socket map keys must be file descriptors, got ${typeof fd}`);
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`socket map key ${fd} is not a file descriptor`);
-  const r = obj.readable();
+  const state = obj._pollHint === true ? obj[kPollState]!() : PollState.Normal;
+  // WriteOnly: the channel holds its input back (readable() is not asked).
+  const r = state !== PollState.WriteOnly && obj.readable();
   const w = obj.writable() && !obj.accepting;
   let mask: number;
   if (passUsePoll) mask = (r ? POLLIN | POLLPRI : 0) | (w ? POLLOUT : 0);
   else mask = (r ? POLLIN : 0) | (w ? POLLOUT : 0) | (r || w ? POLLPRI : 0);
-  const state = obj._pollHint === true ? obj[kPollState]!() : PollState.Normal;
   let now = 0;
   if (state === PollState.Hold) mask = 0;
   else if (state === PollState.ReadyNow) now = READY_NOW;
