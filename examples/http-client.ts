@@ -130,7 +130,7 @@ export class HTTPClient extends Dispatcher {
    * close: the body may be cut anywhere.
    */
   override handleClose(): void {
-    const reason = (this as { closeError?: Error | null }).closeError ?? null;
+    const reason = this.closeError;
     if (this.error === null && !this.complete && reason !== null && this.established) {
       this.error = resetError(reason, `after ${this.progress()}`);
     }
