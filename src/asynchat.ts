@@ -4,8 +4,8 @@
 // collectIncomingData() / foundTerminator(); output is a queue of byte strings and producers sent
 // as the socket takes them. The behaviour follows Python 3.11's asynchat.py; where it differs,
 // the comment next to the code says why (docs/asynchat.md lists the differences).
-import { type SocketMap, wake } from "./loop.js";
-import { Dispatcher } from "./dispatcher.js";
+import { type SocketMap, PollState, kPollState, wake } from "./loop.js";
+import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, checkHighWater } from "./dispatcher.js";
 import { type Socket, checkBytes } from "./socket.js";
 
 /** What ends a unit of input: a string (encoded with `encoding`), bytes, a byte count, or null (none). */
@@ -17,6 +17,10 @@ export interface Producer {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function sizeOf(entry: unknown): number {
+  return entry instanceof Uint8Array ? entry.length : 0;
+}
 
 function isProducer(x: unknown): x is Producer {
   return typeof x === "object" && x !== null && typeof (x as { more?: unknown }).more === "function";
@@ -39,9 +43,15 @@ function isSystemError(err: unknown): boolean {
 export class ProducerFifo {
   #items: (Uint8Array | Producer | null | undefined)[] = [];
   #head = 0;
+  #bytes = 0;
 
   get length(): number {
     return this.#items.length - this.#head;
+  }
+
+  /** The bytes queued as byte strings (what producers will make is not known yet, and not counted). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** The first entry; only meaningful when length > 0. */
@@ -50,14 +60,17 @@ export class ProducerFifo {
   }
 
   setFirst(entry: Uint8Array | Producer | null): void {
+    this.#bytes += sizeOf(entry) - sizeOf(this.#items[this.#head]);
     this.#items[this.#head] = entry;
   }
 
   push(entry: Uint8Array | Producer | null): void {
+    this.#bytes += sizeOf(entry);
     this.#items.push(entry);
   }
 
   unshift(entry: Uint8Array | Producer | null): void {
+    this.#bytes += sizeOf(entry);
     if (this.#head > 0) this.#items[--this.#head] = entry;
     else this.#items.unshift(entry);
   }
@@ -65,6 +78,7 @@ export class ProducerFifo {
   shift(): Uint8Array | Producer | null | undefined {
     if (this.length === 0) return undefined;
     const entry = this.#items[this.#head];
+    this.#bytes -= sizeOf(entry);
     this.#items[this.#head++] = undefined;  // let it be collected now
     if (this.#head === this.#items.length) this.clear();
     else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
@@ -77,6 +91,7 @@ export class ProducerFifo {
   clear(): void {
     this.#items = [];
     this.#head = 0;
+    this.#bytes = 0;
   }
 
   /** The entries, first to last. */
@@ -151,9 +166,53 @@ export class AsyncChat extends Dispatcher {
   #termString: string | null = null;
   #termEncoding: BufferEncoding | null = null;
   #termBytes: Buffer = EMPTY;
+  #highWater = DEFAULT_OUTPUT_HIGH_WATER;
+  // The peer ended its input while output was queued: handleClose() once the queue is sent.
+  #inputEnded = false;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map);
+  }
+
+  /**
+   * The output bound in bytes (default 1 MiB; Infinity: none), counting the byte strings queued
+   * (producers count once they have produced). Above it the channel is not polled for reads,
+   * whatever readable() says; below it reads resume.
+   */
+  get outputHighWater(): number {
+    return this.#highWater;
+  }
+
+  set outputHighWater(bytes: number) {
+    this.#highWater = checkHighWater(bytes);
+    this._pollHint = true;
+  }
+
+  override _endOfInput(): void {
+    // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
+    if (this._producerFifo.length === 0) {
+      this.handleClose();
+      return;
+    }
+    this.#inputEnded = true;
+    this._pollHint = true;
+  }
+
+  /** True while input is held back: output above the bound, or the input ended. */
+  _holdsInput(): boolean {
+    return this.#inputEnded || this._producerFifo.bytes > this.#highWater;
+  }
+
+  override [kPollState](): PollState {
+    const state = super[kPollState]();
+    if (state === PollState.Hold || state === PollState.ReadyNow || !this._holdsInput()) return state;
+    this._pollHint = true;  // ask again next pass
+    return PollState.WriteOnly;
+  }
+
+  override close(): void {
+    this.#inputEnded = false;
+    super.close();
   }
 
   /** Called with each piece of input before the terminator; to be overridden. */
@@ -377,8 +436,19 @@ export class AsyncChat extends Dispatcher {
     wake();  // called from a timer, a waiting pass must see that there is something to do
   }
 
-  /** Sends the first queued data the socket will take (at most acOutBufferSize bytes per call). */
+  /**
+   * Sends the first queued data the socket will take (at most acOutBufferSize bytes per call); once
+   * the queue is empty after the peer ended its input, handleClose().
+   */
   initiateSend(): void {
+    this.#sendFirst();
+    if (this.#inputEnded && this._producerFifo.length === 0 && this.fileno() !== null) {
+      this.#inputEnded = false;
+      this.handleClose();
+    }
+  }
+
+  #sendFirst(): void {
     const fifo = this._producerFifo;
     while (fifo.length > 0 && this.connected) {
       const first = fifo.first();
@@ -432,6 +502,7 @@ export class AsyncChat extends Dispatcher {
   }
 
   #wakeIfQueued(): void {
+    if (this._producerFifo.bytes > this.#highWater) this._pollHint = true;
     // From outside a handler (a timer), a pass waiting with writable() false must look again.
     if (this._producerFifo.length > 0) wake();
   }

@@ -17,6 +17,18 @@ import type { NativeAddress } from "./native.js";
 const EMPTY = Buffer.alloc(0);
 const EIO = os.constants.errno.EIO;
 
+// accept() errors that belong to one pending connection (it is gone, or the network refused it):
+// the listener goes on. Linux passes a new connection's network errors on as accept() errors.
+const ACCEPT_IGNORED: ReadonlySet<string> = new Set([
+  "EAGAIN", "EWOULDBLOCK", "ECONNABORTED", "EINTR", "EPROTO", "EPERM", "ENETDOWN", "ENOPROTOOPT", "EHOSTDOWN",
+  "ENONET", "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH", "ETIMEDOUT",
+]);
+// accept() errors that mean "no resources now": the listener pauses and retries with back-off.
+const ACCEPT_RESOURCE: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+const ACCEPT_BACKOFF_MIN_MS = 10;
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+const TCP_INFO = process.platform === "linux" ? 11 : -1;
+
 /** The default output bound of DispatcherWithSend and AsyncChat (outputHighWater): 1 MiB. */
 export const DEFAULT_OUTPUT_HIGH_WATER = 1024 * 1024;
 
@@ -71,6 +83,10 @@ export class Dispatcher implements Channel {
   // pass for every other channel.
   _pollHint = false;
   _lookupError: unknown = null;
+  // Accepting paused after EMFILE & co: the current back-off (0: not paused), when it ends, its timer.
+  _acceptBackoff = 0;
+  _acceptUntil = 0;
+  _acceptTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     if (map !== undefined && map !== null && !(map instanceof Map)) throw new TypeError("map must be a Map");
@@ -216,6 +232,10 @@ export class Dispatcher implements Channel {
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
+    if (this._acceptUntil !== 0) {
+      if (performance.now() < this._acceptUntil) return PollState.Hold;
+      this._acceptUntil = 0;
+    }
     if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
     this._pollHint = false;
     return PollState.Normal;
@@ -230,19 +250,54 @@ export class Dispatcher implements Channel {
     }
   }
 
-  /** A pending connection and its peer's address, or null when none is pending. */
+  /**
+   * A pending connection and its peer's address, or null when none is pending. Errors never close
+   * the listener: one that concerns a single connection (ECONNABORTED, EPROTO...) returns null; out
+   * of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) returns null and pauses accepting
+   * (back-off from 10 ms doubling to 1 s, one log line per burst) so that the loop does not spin.
+   */
   accept(): [Socket, Address] | null {
     const sock = this.#sock("accept");
     let pair: [Socket, Address];
     try {
       pair = sock.accept();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === "EAGAIN" || code === "EWOULDBLOCK" || code === "ECONNABORTED") return null;
+      const code = (err as { code?: string }).code ?? "";
+      if (ACCEPT_IGNORED.has(code)) {
+        this._acceptBackoff = 0;  // a descriptor could be had: any burst is over
+        return null;
+      }
+      if (ACCEPT_RESOURCE.has(code)) {
+        this.#pauseAccepting(sock, err as Error);
+        return null;
+      }
       throw err;
     }
+    this._acceptBackoff = 0;  // the burst is over
     this.#noDelay(pair[0]);
     return pair;
+  }
+
+  #pauseAccepting(sock: Socket, err: Error): void {
+    const first = this._acceptBackoff === 0;
+    const delay = first ? ACCEPT_BACKOFF_MIN_MS : Math.min(this._acceptBackoff * 2, ACCEPT_BACKOFF_MAX_MS);
+    this._acceptBackoff = delay;
+    this._acceptUntil = performance.now() + delay;
+    this._pollHint = true;
+    if (this._acceptTimer !== null) clearTimeout(this._acceptTimer);
+    // Ends the loop's wait when the pause does (the listener is not polled meanwhile).
+    this._acceptTimer = setTimeout(() => {
+      this._acceptTimer = null;
+      wake();
+    }, delay);
+    if (first) {
+      const waiting = waitingConnections(sock);
+      this.logInfo(
+        `${err.message}: accepting paused on ${String(this)}${waiting === null ? "" : ` with ${waiting} connection${waiting === 1 ? "" : "s"} waiting`}` +
+          `; retrying with back-off up to ${ACCEPT_BACKOFF_MAX_MS / 1000} s`,
+        "error",
+      );
+    }
   }
 
   /** Bytes the kernel took; 0 when it would block; on a disconnect: handleClose() and 0. */
@@ -299,6 +354,12 @@ export class Dispatcher implements Channel {
   }
 
   close(): void {
+    if (this._acceptTimer !== null) {
+      clearTimeout(this._acceptTimer);
+      this._acceptTimer = null;
+    }
+    this._acceptBackoff = 0;
+    this._acceptUntil = 0;
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
@@ -444,6 +505,16 @@ export class Dispatcher implements Channel {
     const s = this.#transport(syscall);
     if (!(s instanceof Socket)) throw new TypeError(`${syscall}() needs a socket, and this dispatcher wraps a file`);
     return s;
+  }
+}
+
+/** Connections waiting in a TCP listener's accept queue (Linux: TCP_INFO), or null when unknown. */
+function waitingConnections(sock: Socket): number | null {
+  if (TCP_INFO < 0 || sock.type !== SOCK_STREAM || (sock.family !== AF_INET && sock.family !== AF_INET6)) return null;
+  try {
+    return sock.getsockopt(IPPROTO_TCP, TCP_INFO, 104).readUInt32LE(24);  // tcpi_unacked: the accept queue's length
+  } catch {
+    return null;
   }
 }
 

@@ -171,3 +171,32 @@ test("closeWhenDone() with nothing queued closes at once", T, () => {
   assert.equal(map.size, 0);
   b.close();
 });
+
+// What send() keeps: a copy of a caller's bytes, but a received Buffer as it is (the library never
+// writes to memory it handed out; the caller who changes one after send() changes what is sent).
+test("DispatcherWithSend.send() copies the caller's Buffer; a received Buffer is queued as it is", T, async () => {
+  const map = privateMap();
+  const [a, b] = await tcpPair();
+  const [c, e] = socketpair();
+  const s = new DispatcherWithSend(a, map);
+  const r = new Dispatcher(c, privateMap());
+  e.send(Buffer.from("received"));
+  await new Promise((res) => setTimeout(res, 20));
+  const received = r.recv(100);
+  assert.equal(received.toString(), "received");
+  const big = Buffer.alloc(8 << 20, 1);
+  s.send(big);  // the kernel cannot take it all: what follows waits in the queue
+  assert.ok(s.outBuffer.length > 0);
+  const mine = Buffer.from("caller's");
+  s.send(mine);
+  s.send(received);
+  mine.fill(0x2d);
+  received.fill(0x2b);
+  s.closeWhenDone();
+  const [, got] = await Promise.all([loop({ map, timeout: 5 }), readToEnd(b)]);
+  assert.equal(got.length, big.length + 16);
+  assert.equal(got.subarray(big.length).toString(), "caller's++++++++");
+  r.close();
+  e.close();
+  b.close();
+});
