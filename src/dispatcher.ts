@@ -13,6 +13,7 @@ import {
 } from "./socket.js";
 import { compactTraceback } from "./traceback.js";
 import type { NativeAddress } from "./native.js";
+import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchIdle } from "./idle.js";
 
 const EMPTY = Buffer.alloc(0);
 const EIO = os.constants.errno.EIO;
@@ -308,6 +309,7 @@ export class Dispatcher implements Channel {
 
   /** Internal: what send() makes of a raw result (bytes, or -errno). */
   _sent(r: number): number {
+    if (r > 0 && this._idle !== null) touchIdle(this._idle);  // sending is activity (idle timeout)
     if (r >= 0) return r;
     if (isWouldBlock(r)) return 0;  // a full kernel buffer is routine: no Error for it
     const err = systemError(r, "send");
@@ -475,6 +477,24 @@ export class Dispatcher implements Channel {
 
   handleWrite(): void {
     this.logInfo("unhandled write event", "warning");
+  }
+
+  // Idle timeout (see idle.ts): null, or the record each pass checks.
+  _idle: IdleRecord | null = null;
+  /**
+   * Seconds without a read or write event dispatched and without a send before handleTimeout()
+   * is called (default null: none). Settable at any time; setting it starts the idle period anew.
+   */
+  get idleTimeout(): number | null {
+    return getIdleTimeout(this);
+  }
+  set idleTimeout(seconds: number | null) {
+    setIdleTimeout(this, seconds);
+  }
+
+  /** The channel was idle for idleTimeout seconds. Default: closeError = ETIMEDOUT, then handleClose(). */
+  handleTimeout(): void {
+    closeOnTimeout(this);
   }
 
   handleConnect(): void {

@@ -5,9 +5,11 @@
 // the handlers in map order: select-style (all reads, then writes, then exceptional events) or
 // poll-style (per channel: read, write, priority, hang-up). A channel closed during the pass gets
 // no further calls in it, even if a new channel takes over its descriptor number.
+import { readFileSync } from "node:fs";
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from "./constants.js";
 import { DISCONNECTED, ExitNow, hasCode } from "./errors.js";
 import * as poller from "./poller.js";
+import { type IdleRecord, now as clock } from "./idle.js";
 
 /** What loop() calls on the objects of a map. Dispatcher implements it. */
 export interface Channel {
@@ -23,6 +25,12 @@ export interface Channel {
   /** Internal: how the loop should poll this channel now (see PollState), asked when _pollHint is set. */
   [kPollState]?(): PollState;
   _pollHint?: boolean;
+  /** Called instead of handleClose() for a hang-up or error reported by the poller (poll-style passes). */
+  handleCloseEvent?(revents: number): void;
+  /** Internal: the idle timeout's record (see idle.ts); null or absent: none. */
+  _idle?: IdleRecord | null;
+  /** Called when the channel has been idle for its idle timeout (default of a channel without it: handleClose()). */
+  handleTimeout?(): void;
 }
 
 export type SocketMap = Map<number, Channel>;
@@ -76,24 +84,39 @@ export function exception(obj: Channel): void {
   }
 }
 
-/** Poll-style dispatch of `flags` (POLL* bits) to `obj`: read, write, priority, then hang-up/error. */
+/**
+ * Poll-style dispatch of `flags` (POLL* bits) to `obj`: read, write, priority, then hang-up/error
+ * (handleCloseEvent(flags) where the channel has it, else handleClose()). A hang-up that comes with
+ * input (POLLIN, no POLLERR/POLLNVAL) is delivered as the read alone: the reader reaches the end of
+ * the stream itself, after the peer's last bytes (Python's readwrite closes at once and loses them).
+ */
 export function readwrite(obj: Channel, flags: number): void {
   if (typeof flags !== "number") throw new TypeError(`flags must be a number of POLL* bits, got ${typeof flags}`);
   readwriteIn(obj, flags, -1);
 }
 
+const FAILED = POLLERR | POLLNVAL;
+const HANGUP = POLLHUP | POLLERR | POLLNVAL;
+
 // As readwrite(); with `at` >= 0, the channel at that index of the pass must still be open before
 // each further step (a handler may close it).
 function readwriteIn(obj: Channel, flags: number, at: number): void {
+  if (flags & POLLIN && !(flags & FAILED)) flags &= ~POLLHUP;
   try {
     if (flags & POLLIN) obj.handleReadEvent();
     if (flags & POLLOUT && (at < 0 || aliveAt(at))) obj.handleWriteEvent();
     if (flags & POLLPRI && (at < 0 || aliveAt(at))) obj.handleExptEvent();
-    if (flags & (POLLHUP | POLLERR | POLLNVAL) && (at < 0 || aliveAt(at))) obj.handleClose();
+    if (flags & HANGUP && (at < 0 || aliveAt(at))) {
+      if (typeof obj.handleCloseEvent === "function") obj.handleCloseEvent(flags);
+      else obj.handleClose();
+    }
   } catch (err) {
     if (isReraised(err)) throw err;
-    if (hasCode(err, DISCONNECTED)) obj.handleClose();
-    else obj.handleError(err);
+    if (hasCode(err, DISCONNECTED)) {
+      // a reset or error, not a clean end: a channel that tells them apart (closeError) sees which
+      if ("closeError" in obj) (obj as { closeError: unknown }).closeError = err;
+      obj.handleClose();
+    } else obj.handleError(err);
   }
 }
 
@@ -103,6 +126,7 @@ const READ_WANTED = 1;
 const WRITE_WANTED = 2;
 const READY_NOW = 4;     // a failed name lookup: readable and writable, as select() reports a failed socket
 const READABLE_NOW = 8;  // input already read ahead: readable without asking the kernel
+const TIMED = 16;        // has an idle timeout: dispatched reads and writes stamp it
 
 // Reused between passes: the channels present at the start of the pass, their fds and wants,
 // and (by pass index) the readiness reported for them. Dispatch costs what is ready, not what is
@@ -119,6 +143,10 @@ let indexByFd = new Int32Array(1024);  // pass index + 1; stale entries fail the
 let readyIdx = new Int32Array(256);
 let nReady = 0;
 let nowIdx: number[] = [];             // channels ready without the kernel (read-ahead, failed lookup)
+let timedIdx: number[] = [];           // channels with an idle timeout, in map order
+let passDeadline = Infinity;           // the nearest idle deadline of the pass (clock() milliseconds)
+let passWaitEnd = Infinity;            // when the pass's wait ends (clock() milliseconds)
+let passTime = 0;                      // when dispatching began: the stamp of dispatched events
 
 let dispatching = false;
 
@@ -128,10 +156,35 @@ function grown<T extends Int32Array | Uint8Array>(a: T, min: number): T {
   return b;
 }
 
-function collect(obj: Channel, fd: number): void {
+// The highest descriptor number that can exist: tables indexed by fd never grow past it.
+let fdCeiling = 0;
+
+function fdLimit(): number {
+  // Linux: no descriptor is numbered at or above RLIMIT_NOFILE's hard limit (read anew each time:
+  // it can change), nor above fs.nr_open when that limit is "unlimited". Elsewhere: 2^21.
+  try {
+    const hard = /^Max open files\s+\S+\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "latin1"))?.[1];
+    if (hard !== undefined && /^\d+$/.test(hard)) return Number(hard);
+    const nrOpen = Number(readFileSync("/proc/sys/fs/nr_open", "latin1").trim());
+    if (nrOpen > 0) return nrOpen;
+  } catch {
+    // no /proc: the default below
+  }
+  return 1 << 21;
+}
+
+function checkFd(fd: number): void {
   // A key that is no descriptor would reach the poller (and watch some other fd): refuse it, as select() does.
   if (typeof fd !== "number") throw new TypeError(`socket map keys must be file descriptors, got ${typeof fd}`);
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`socket map key ${fd} is not a file descriptor`);
+  if (fd >= fdCeiling) {
+    fdCeiling = fdLimit();
+    if (fd >= fdCeiling) throw new RangeError(`socket map key ${fd} is above the descriptor limit (${fdCeiling})`);
+  }
+}
+
+function collect(obj: Channel, fd: number): void {
+  checkFd(fd);
   const state = obj._pollHint === true ? obj[kPollState]!() : PollState.Normal;
   // WriteOnly: the channel holds its input back (readable() is not asked).
   const r = state !== PollState.WriteOnly && obj.readable();
@@ -151,11 +204,23 @@ function collect(obj: Channel, fd: number): void {
     passReady = grown(passReady, i + 1);
     readyIdx = grown(readyIdx, i + 1);
   }
-  if (fd >= indexByFd.length) indexByFd = grown(indexByFd, fd + 1);
+  if (fd >= indexByFd.length) {
+    const table = new Int32Array(Math.min(Math.max(fd + 1, indexByFd.length * 2), fdCeiling));
+    table.set(indexByFd);
+    indexByFd = table;
+  }
   indexByFd[fd] = i + 1;
   passChannels[i] = obj;
   passFds[i] = fd;
-  passWants[i] = (r ? READ_WANTED : 0) | (w ? WRITE_WANTED : 0) | now;
+  let wants = (r ? READ_WANTED : 0) | (w ? WRITE_WANTED : 0) | now;
+  const idle = obj._idle;
+  if (idle != null) {
+    wants |= TIMED;
+    timedIdx.push(i);
+    const deadline = idle.last + idle.ms;
+    if (deadline < passDeadline) passDeadline = deadline;
+  }
+  passWants[i] = wants;
   if (now !== 0) {
     passImmediate = true;
     nowIdx.push(i);
@@ -172,8 +237,15 @@ function markReady(i: number, revents: number): void {
   passReady[i] |= revents;
 }
 
+/** A read or write event goes to the i-th channel: it is not idle. */
+function stamp(i: number): void {
+  const idle = passChannels[i]!._idle;
+  if (idle != null) idle.last = passTime;
+}
+
 function dispatch(count: number, events: Int32Array): void {
   try {
+    passTime = clock();
     for (let k = 0; k < count; k++) {
       const fd = events[2 * k]!;
       const i = (fd < indexByFd.length ? indexByFd[fd]! : 0) - 1;
@@ -185,30 +257,82 @@ function dispatch(count: number, events: Int32Array): void {
     if (passUsePoll) {
       for (let k = 0; k < nReady; k++) {
         const i = readyIdx[k]!;
-        if (aliveAt(i)) readwriteIn(passChannels[i]!, passReady[i]!, i);
+        const wants = passWants[i]!;
+        // only what the channel asked for (a backend may report more), and hang-ups and errors
+        let flags = passReady[i]! & (HANGUP | (wants & READ_WANTED ? POLLIN | POLLPRI : 0) | (wants & WRITE_WANTED ? POLLOUT : 0));
+        // A hang-up on a channel that reads is a read: it sees the peer's last bytes, then the end.
+        if (flags & POLLHUP && wants & READ_WANTED && !(flags & FAILED)) flags |= POLLIN;
+        if (wants & TIMED && flags & (POLLIN | POLLOUT)) stamp(i);
+        if (aliveAt(i)) readwriteIn(passChannels[i]!, flags, i);
       }
     } else {
       // select(): a socket with an error or hang-up is readable and writable.
       for (let k = 0; k < nReady; k++) {
         const i = readyIdx[k]!;
-        if (passWants[i]! & READ_WANTED && passReady[i]! & (POLLIN | POLLHUP | POLLERR | POLLNVAL) && aliveAt(i)) read(passChannels[i]!);
+        if (passWants[i]! & READ_WANTED && passReady[i]! & (POLLIN | HANGUP) && aliveAt(i)) {
+          if (passWants[i]! & TIMED) stamp(i);
+          read(passChannels[i]!);
+        }
       }
       for (let k = 0; k < nReady; k++) {
         const i = readyIdx[k]!;
-        if (passWants[i]! & WRITE_WANTED && passReady[i]! & (POLLOUT | POLLERR | POLLNVAL) && aliveAt(i)) write(passChannels[i]!);
+        if (passWants[i]! & WRITE_WANTED && passReady[i]! & (POLLOUT | FAILED) && aliveAt(i)) {
+          if (passWants[i]! & TIMED) stamp(i);
+          write(passChannels[i]!);
+        }
       }
       for (let k = 0; k < nReady; k++) {
         const i = readyIdx[k]!;
         if (passReady[i]! & POLLPRI && aliveAt(i)) exception(passChannels[i]!);
       }
     }
+    if (timedIdx.length > 0 && passDeadline <= clock() + 1) expireIdle();
   } finally {
     for (let k = 0; k < nReady; k++) passReady[readyIdx[k]!] = 0;
     nReady = 0;
     nowIdx.length = 0;
+    timedIdx.length = 0;
     passChannels.fill(undefined as unknown as Channel, 0, passCount);
     passCount = 0;
   }
+}
+
+// handleTimeout() for the channels of the pass whose idle deadline has passed, in map order.
+function expireIdle(): void {
+  const t = clock();
+  for (const i of timedIdx) {
+    if (!aliveAt(i)) continue;
+    const obj = passChannels[i]!;
+    const idle = obj._idle;
+    if (idle == null || idle.last + idle.ms > t + 1) continue;
+    idle.last = t;  // a handleTimeout() that keeps the channel open starts a new idle period
+    try {
+      if (typeof obj.handleTimeout === "function") obj.handleTimeout();
+      else obj.handleClose();
+    } catch (err) {
+      if (isReraised(err)) throw err;
+      obj.handleError(err);
+    }
+  }
+}
+
+// Select-style: would the pass call nothing for these events? select() does not report a hang-up
+// of a socket that is only asked for writing (and has no error), but epoll and poll(2) always do;
+// such a descriptor would end every wait at once. Returns false as soon as one event counts.
+function ignoredOnly(count: number, events: Int32Array): boolean {
+  if (passUsePoll || nowIdx.length > 0) return false;
+  for (let k = 0; k < count; k++) {
+    const fd = events[2 * k]!;
+    const revents = events[2 * k + 1]!;
+    const i = (fd < indexByFd.length ? indexByFd[fd]! : 0) - 1;
+    if (i < 0 || i >= passCount || passFds[i] !== fd) {
+      if (passMap.has(fd)) return false;  // a channel added during the wait: a new pass asks it
+      continue;
+    }
+    const wants = passWants[i]!;
+    if ((wants & READ_WANTED && revents & (POLLIN | HANGUP)) || (wants & WRITE_WANTED && revents & (POLLOUT | FAILED)) || revents & POLLPRI) return false;
+  }
+  return true;
 }
 
 // Passes run one at a time; a pass asked for while another waits starts when it ends.
@@ -227,6 +351,7 @@ function startPass(req: PassRequest): void {
   passUsePoll = req.usePoll;
   passImmediate = false;
   passCount = 0;
+  passDeadline = Infinity;
   try {
     dispatching = true;  // readable()/writable() run inside the pass
     req.map.forEach(collect);
@@ -234,6 +359,7 @@ function startPass(req: PassRequest): void {
     passChannels.fill(undefined as unknown as Channel, 0, passCount);
     passCount = 0;
     nowIdx.length = 0;
+    timedIdx.length = 0;
     dispatching = false;
     req.done(err);
     next();
@@ -241,7 +367,13 @@ function startPass(req: PassRequest): void {
   } finally {
     dispatching = false;
   }
-  const timeout = passImmediate ? 0 : req.timeout;
+  let timeout = passImmediate ? 0 : req.timeout;
+  if (passDeadline !== Infinity && timeout !== 0) {
+    // the wait ends for the nearest idle deadline (whole milliseconds, not before it)
+    const left = Math.max(0, Math.ceil(passDeadline - clock())) / 1000;
+    if (timeout === null || left < timeout) timeout = left;
+  }
+  passWaitEnd = timeout === null ? Infinity : clock() + timeout * 1000;
   if (poller.canPollNow && burst < MAX_BURST && (timeout === 0 || lastPassHadEvents)) {
     const count = poller.pollNow();
     if (count > 0 || timeout === 0) {
@@ -250,6 +382,10 @@ function startPass(req: PassRequest): void {
       return;
     }
   }
+  waitFor(req, timeout);
+}
+
+function waitFor(req: PassRequest, timeout: number | null): void {
   poller.wait(timeout, (count, events) => {
     burst = 0;
     finishPass(req, count, events);
@@ -257,6 +393,18 @@ function startPass(req: PassRequest): void {
 }
 
 function finishPass(req: PassRequest, count: number, events: Int32Array): void {
+  if (count > 0 && ignoredOnly(count, events)) {
+    // Nothing to call: stop watching those descriptors for the rest of this pass (the next pass
+    // asks again) and wait for what is left of the timeout, as select() would.
+    for (let k = 0; k < count; k++) poller.setInterest(events[2 * k]!, 0);
+    const left = passWaitEnd - clock();
+    if (left > 0) {
+      lastPassHadEvents = false;
+      waitFor(req, passWaitEnd === Infinity ? null : Math.ceil(left) / 1000);
+      return;
+    }
+    count = 0;
+  }
   lastPassHadEvents = count > 0;
   let error: unknown;
   dispatching = true;
