@@ -289,6 +289,7 @@ export class Dispatcher implements Channel {
     // Ends the loop's wait when the pause does (the listener is not polled meanwhile).
     this._acceptTimer = setTimeout(() => {
       this._acceptTimer = null;
+      this._acceptUntil = 0;  // the pause is over (the timer can fire a little before performance.now() says so)
       wake();
     }, delay);
     if (first) {
