@@ -65,6 +65,12 @@ export class ChatSession extends AsyncChat {
     this.push(line);
   }
 
+  /** Idle for idleTimeout seconds (nothing read or sent): one line, then it leaves. */
+  override handleTimeout(): void {
+    this.server.print(`${this.name} idle for ${this.idleTimeout} s: disconnected`);
+    this.handleClose();
+  }
+
   override handleClose(): void {
     this.close();
     this.server.leave(this);
@@ -79,6 +85,8 @@ export class ChatServer extends Dispatcher {
   maxQueued = MAX_QUEUED;
   /** Where join/leave lines go (Python's print). */
   print: (line: string) => void = (line) => console.log(line);
+  /** The idle timeout (seconds) each session gets; null: none. */
+  connectionIdleTimeout: number | null = null;
 
   constructor(host: string, port: number, map?: SocketMap) {
     super(null, map);
@@ -96,6 +104,7 @@ export class ChatServer extends Dispatcher {
 
   override handleAccepted(sock: Socket, addr: Address): void {
     const session = new ChatSession(sock, formatAddress(addr), this);
+    session.idleTimeout = this.connectionIdleTimeout;
     this.sessions.add(session);
     this.print(`${session.name} joined (${this.sessions.size} connected)`);
     session.sendLine(Buffer.from(`* welcome ${session.name}, ${this.sessions.size} connected\n`));

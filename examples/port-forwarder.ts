@@ -175,6 +175,15 @@ export abstract class ForwardingChannel extends Dispatcher {
   }
 
   /**
+   * Nothing read or written for idleTimeout seconds: both sides are closed with a reset (their
+   * peers must not take a connection cut in the middle for a complete one), with one line.
+   */
+  override handleTimeout(): void {
+    const err = Object.assign(new Error(`idle for ${this.idleTimeout} s`), { code: "ETIMEDOUT" });
+    this.abort(err);
+  }
+
+  /**
    * Closes this side now. With `err` on an established connection (a reset, a failed send, a
    * timeout, a handler that threw): this socket and the other side's are closed with a reset
    * (SO_LINGER 0) and one line is reported. Without an established connection (the remote
@@ -323,6 +332,8 @@ export class Forwarder extends Dispatcher {
   readonly map: SocketMap | undefined;
   /** Where failed connections are reported (given to each Receiver and Sender). */
   report: (line: string) => void = (line) => console.error(line);
+  /** The idle timeout (seconds) of each side of each forwarded connection; null: none. */
+  connectionIdleTimeout: number | null = null;
   // Receivers waiting for a descriptor for their Sender, oldest first.
   readonly #waiting: Receiver[] = [];
   #retryTimer: NodeJS.Timeout | null = null;
@@ -362,6 +373,7 @@ export class Forwarder extends Dispatcher {
     const receiver = new Receiver(pair[0], this.map);
     receiver.report = this.report;
     receiver.onClosed = this.#freed;
+    receiver.idleTimeout = this.connectionIdleTimeout;
     if (this.#waiting.length > 0 || !this.#forward(receiver)) this.#wait(receiver);
   }
 
@@ -394,6 +406,7 @@ export class Forwarder extends Dispatcher {
     }
     sender.report = this.report;
     sender.onClosed = this.#freed;
+    sender.idleTimeout = this.connectionIdleTimeout;
     return true;
   }
 

@@ -31,13 +31,13 @@ Options:
       },
     });
     const [host, port] = hostAndPort("chat-client", values);
+    const signals = closeAllOnSignals("client");
     const client = new ChatClient([host, port]);
     client.print = (line) => process.stdout.write(`${line}\n`);
     // stdin is read by Node's own loop while loop() waits: each line is pushed as it comes.
     const input = readline.createInterface({ input: process.stdin, terminal: false });
     input.on("line", (line) => { if (client.fileno() !== null) client.say(line); });
     input.on("close", () => { if (client.fileno() !== null) client.endOutput(); });
-    const signals = closeAllOnSignals("client");
     await loop();
     signals.stop();
     input.close();

@@ -36,9 +36,9 @@ Options:
     const count = parseCount("echo-client", "--count", values.count!, 1, 1000);
     const message = Buffer.from(values.message!);
     const map: SocketMap = new Map();
+    const signals = closeAllOnSignals("client", map);
     const clients: EchoClient[] = [];
     for (let i = 1; i <= count; i++) clients.push(new EchoClient([host, port], message, map, `c${i}`));
-    const signals = closeAllOnSignals("client", map);
     await loop({ map, timeout: 1 });
     signals.stop();
     if (signals.exitCode !== null) return signals.exitCode;

@@ -60,10 +60,10 @@ Options:
     }
     const timeout = parseCount("http-get", "--timeout", values.timeout!, 1, 86400);
 
+    const signals = closeAllOnSignals("client");
     const client = new StdoutHTTPClient(url);
     client.include = values.include!;
     const where = `${client.target.host}:${client.target.port}`;
-    const signals = closeAllOnSignals("client");
     // A reader that goes away (| head) ends the download quietly, as SIGPIPE ends other tools.
     const onStdoutError = (err: Error & { code?: string }): void => {
       if (err.code !== "EPIPE") throw err;

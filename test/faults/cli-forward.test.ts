@@ -78,7 +78,7 @@ for (const backend of BACKENDS) {
             else client.destroy();
           }
           const fds = await settle(() => fdCount(fwd.pid), (n) => n <= baseline);
-          assert.equal(fds - baseline, 0, `${fds - baseline} descriptors left after ${CONNECTIONS} connections`);
+          assert.ok(fds <= baseline, `${fds - baseline} descriptors left after ${CONNECTIONS} connections`);
           await Promise.all(remoteClosed);
           const r = await fwd.proc.stop("SIGTERM");
           assert.equal(r.code, 0);
@@ -114,7 +114,7 @@ for (const backend of BACKENDS) {
           assert.match(outcome, /^(ECONNRESET|EPIPE)$/, `connection ${i + 1}: the upload ended with '${outcome}'`);
         }
         const fds = await settle(() => fdCount(fwd.pid), (n) => n <= baseline);
-        assert.equal(fds - baseline, 0, `${fds - baseline} descriptors left after ${CONNECTIONS} connections`);
+        assert.ok(fds <= baseline, `${fds - baseline} descriptors left after ${CONNECTIONS} connections`);
         const r = await fwd.proc.stop("SIGTERM");
         assert.equal(r.code, 0);
       } finally {
@@ -227,7 +227,7 @@ for (const backend of BACKENDS) {
         assert.deepEqual(failed, [], `${failed.length} of ${CLIENTS} clients not served: ${[...new Set(failed)].join(", ")}; stderr: ${fwd.proc.stderr}`);
         assert.equal(fwd.proc.child.exitCode, null, "the forwarder is still running");
         const fds = await settle(() => fdCount(fwd.pid), (n) => n <= baseline);
-        assert.equal(fds - baseline, 0);
+        assert.ok(fds <= baseline, `${fds - baseline} descriptors left`);
         const lines = fwd.proc.stderr.split("\n").filter((l) => l.startsWith("asyncore: forward:"));
         assert.ok(lines.length <= 6, `stderr lines about the limit: ${lines.length}\n${fwd.proc.stderr}`);
         assert.match(fwd.proc.stderr, /too many open files \(EMFILE\)/);
