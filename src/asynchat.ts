@@ -422,7 +422,8 @@ export class AsyncChat extends Dispatcher {
   }
 
   override readable(): boolean {
-    // Always: the terminator may change at any time, so input is never held back.
+    // True: the terminator may change at any time, so a subclass's state never holds input back.
+    // (The output bound and the end of input hold it back below readable(): see outputHighWater.)
     return true;
   }
 

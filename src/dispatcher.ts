@@ -28,7 +28,16 @@ const ACCEPT_IGNORED: ReadonlySet<string> = new Set([
 const ACCEPT_RESOURCE: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 const ACCEPT_BACKOFF_MIN_MS = 10;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
+// Resource errors less than this apart are one burst (one log line), even with accepts between them.
+const ACCEPT_BURST_GAP_MS = 5000;
 const TCP_INFO = process.platform === "linux" ? 11 : -1;
+
+/** A listener's accept back-off: its current delay (0: none), the timer that ends the pause, the last error's time. */
+interface AcceptPause {
+  backoff: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  errorAt: number;
+}
 
 /** The default output bound of DispatcherWithSend and AsyncChat (outputHighWater): 1 MiB. */
 export const DEFAULT_OUTPUT_HIGH_WATER = 1024 * 1024;
@@ -84,10 +93,8 @@ export class Dispatcher implements Channel {
   // pass for every other channel.
   _pollHint = false;
   _lookupError: unknown = null;
-  // Accepting paused after EMFILE & co: the current back-off (0: not paused), when it ends, its timer.
-  _acceptBackoff = 0;
-  _acceptUntil = 0;
-  _acceptTimer: ReturnType<typeof setTimeout> | null = null;
+  // Made when accept() first runs out of descriptors (most channels never do).
+  _acceptPause: AcceptPause | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     if (map !== undefined && map !== null && !(map instanceof Map)) throw new TypeError("map must be a Map");
@@ -233,10 +240,7 @@ export class Dispatcher implements Channel {
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
-    if (this._acceptUntil !== 0) {
-      if (performance.now() < this._acceptUntil) return PollState.Hold;
-      this._acceptUntil = 0;
-    }
+    if (this._acceptPause?.timer != null) return PollState.Hold;
     if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
     this._pollHint = false;
     return PollState.Normal;
@@ -255,7 +259,8 @@ export class Dispatcher implements Channel {
    * A pending connection and its peer's address, or null when none is pending. Errors never close
    * the listener: one that concerns a single connection (ECONNABORTED, EPROTO...) returns null; out
    * of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) returns null and pauses accepting
-   * (back-off from 10 ms doubling to 1 s, one log line per burst) so that the loop does not spin.
+   * (back-off from 10 ms doubling to 1 s; one log line per burst, errors less than 5 s apart being
+   * one burst) so that the loop does not spin.
    */
   accept(): [Socket, Address] | null {
     const sock = this.#sock("accept");
@@ -265,7 +270,7 @@ export class Dispatcher implements Channel {
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (ACCEPT_IGNORED.has(code)) {
-        this._acceptBackoff = 0;  // a descriptor could be had: any burst is over
+        if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
         return null;
       }
       if (ACCEPT_RESOURCE.has(code)) {
@@ -274,25 +279,28 @@ export class Dispatcher implements Channel {
       }
       throw err;
     }
-    this._acceptBackoff = 0;  // the burst is over
+    if (this._acceptPause !== null) this._acceptPause.backoff = 0;
     this.#noDelay(pair[0]);
     return pair;
   }
 
   #pauseAccepting(sock: Socket, err: Error): void {
-    const first = this._acceptBackoff === 0;
-    const delay = first ? ACCEPT_BACKOFF_MIN_MS : Math.min(this._acceptBackoff * 2, ACCEPT_BACKOFF_MAX_MS);
-    this._acceptBackoff = delay;
-    this._acceptUntil = performance.now() + delay;
+    const pause = (this._acceptPause ??= { backoff: 0, timer: null, errorAt: -Infinity });
+    const now = performance.now();
+    const newBurst = now - pause.errorAt > ACCEPT_BURST_GAP_MS;
+    pause.errorAt = now;
+    const delay = pause.backoff === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(pause.backoff * 2, ACCEPT_BACKOFF_MAX_MS);
+    pause.backoff = delay;
     this._pollHint = true;
-    if (this._acceptTimer !== null) clearTimeout(this._acceptTimer);
-    // Ends the loop's wait when the pause does (the listener is not polled meanwhile).
-    this._acceptTimer = setTimeout(() => {
-      this._acceptTimer = null;
-      this._acceptUntil = 0;  // the pause is over (the timer can fire a little before performance.now() says so)
+    if (pause.timer !== null) clearTimeout(pause.timer);
+    // The pause lasts until this timer runs (not until a clock reading: Node's timers may run a
+    // little before performance.now() says the time is up, and no second timer would come), and
+    // the timer ends the loop's wait (the listener is not polled meanwhile).
+    pause.timer = setTimeout(() => {
+      pause.timer = null;
       wake();
     }, delay);
-    if (first) {
+    if (newBurst) {
       const waiting = waitingConnections(sock);
       this.logInfo(
         `${err.message}: accepting paused on ${String(this)}${waiting === null ? "" : ` with ${waiting} connection${waiting === 1 ? "" : "s"} waiting`}` +
@@ -353,16 +361,24 @@ export class Dispatcher implements Channel {
   /** Internal: records why the channel closes; the first cause is kept. */
   _setCloseError(err: unknown): void {
     if (this.closeError !== null) return;
-    this.closeError = err instanceof Error ? err : new Error(`a handler threw ${String(err)}`);
+    if (err instanceof Error) {
+      this.closeError = err;
+      return;
+    }
+    let text: string;
+    try {
+      text = String(err);
+    } catch {
+      text = "a value with no string form";
+    }
+    this.closeError = new Error(`a handler threw ${text}`, { cause: err });
   }
 
   close(): void {
-    if (this._acceptTimer !== null) {
-      clearTimeout(this._acceptTimer);
-      this._acceptTimer = null;
+    if (this._acceptPause !== null) {
+      if (this._acceptPause.timer !== null) clearTimeout(this._acceptPause.timer);
+      this._acceptPause = null;
     }
-    this._acceptBackoff = 0;
-    this._acceptUntil = 0;
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
@@ -621,6 +637,7 @@ export class DispatcherWithSend extends Dispatcher {
     checkBytes(data, "outBuffer");
     this._queue = data.length > 0 ? [data] : [];
     this._queued = data.length;
+    if (this._queued > this.#highWater) this._pollHint = true;
   }
 
   initiateSend(): void {

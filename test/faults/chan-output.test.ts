@@ -6,7 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { DispatcherWithSend, SHUT_WR, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, type Socket, type SocketMap, loop } from "../../src/index.js";
+import {
+  DispatcherWithSend, SHUT_WR, SOL_SOCKET, SO_LINGER, SO_RCVBUF, SO_SNDBUF, type Socket, type SocketMap, loop,
+} from "../../src/index.js";
 import { AsyncChat } from "../../src/asynchat.js";
 import { POLLERS } from "../helpers/pollers.js";
 import { privateMap } from "../helpers/private-map.js";
@@ -194,3 +196,39 @@ test("outputHighWater takes a non-negative number or Infinity", () => {
   assert.equal(c.outputHighWater, 0);
   assert.throws(() => { c.outputHighWater = "1" as unknown as number; }, RangeError);
 });
+
+/** Closes `sock` with a reset (SO_LINGER on, 0 seconds) instead of a FIN. */
+function resetClose(sock: Socket): void {
+  const linger = Buffer.alloc(8);
+  linger.writeInt32LE(1, 0);
+  linger.writeInt32LE(0, 4);
+  sock.setsockopt(SOL_SOCKET, SO_LINGER, linger);
+  sock.close();
+}
+
+for (const mode of POLLERS) {
+  for (const kind of [KINDS[0]!, KINDS[2]!]) {
+    test(`half-close, then the peer resets before the queue is sent: handleClose() with closeError, ${kind.name}, ${mode.name}`, T, async () => {
+      const map = privateMap();
+      const [server, client] = await tcpPair();
+      server.setsockopt(SOL_SOCKET, SO_SNDBUF, 64 * 1024);
+      client.setsockopt(SOL_SOCKET, SO_RCVBUF, 64 * 1024);
+      const echo = kind.make(server, map);
+      const data = pattern(512 * 1024);
+      const running = loop({ map, timeout: 5, usePoll: mode.usePoll });
+      await pump(client, data, [], { reading: false });
+      client.shutdown(SHUT_WR);
+      // The server reads to the end of input, and still has output queued: it waits to close.
+      const deadline = Date.now() + 10_000;
+      while (!(echo.queued() > 0 && echo._holdsInput() && echo.queued() <= echo.outputHighWater)) {
+        if (Date.now() > deadline) throw new Error(`the server did not reach the end of input (queued ${echo.queued()})`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.deepEqual(echo.closes, [], "no handleClose() while output is queued");
+      resetClose(client);
+      await running;
+      assert.equal(echo.closes.length, 1);
+      assert.match(echo.closes[0] ?? "null", /^(ECONNRESET|EPIPE)$/);
+    });
+  }
+}
