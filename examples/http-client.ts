@@ -9,6 +9,8 @@
 // The documentation's version prints each raw read, headers and all, and only knows port 80.
 // This one takes a URL (host, port, path), sends a Host header, and splits the response into a
 // status, headers and a body, so that a caller can check the status before using the body.
+// The body is framed as the headers say: never more than Content-Length bytes, a chunked body
+// de-chunked; a reset (closeError) is an error, never HTTP/1.0's end of the response.
 import net from "node:net";
 import util from "node:util";
 import { pathToFileURL } from "node:url";

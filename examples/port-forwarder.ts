@@ -6,9 +6,9 @@
 //          (or: npx asyncore forward -p 8081 -r 127.0.0.1 -P 8000)
 // then:    curl http://127.0.0.1:8081/   is answered by the server on 127.0.0.1:8000.
 // It prints nothing while it works, and one line on stderr for a connection that fails (for
-// instance when nothing listens on the remote address).
+// instance when nothing listens on the remote address) or is reset.
 //
-// Three flaws of the tutorial's recipe are fixed here:
+// Flaws of the tutorial's recipe fixed here:
 //  - Nothing is lost when one side closes. The recipe closed the other side at once, so a server
 //    that sent a large response and closed got its response cut. Here the end of one side's input
 //    is passed on as the end of the other side's output: what is buffered for it is delivered
@@ -17,6 +17,12 @@
 //    slowly the other side took it. Here a side is not readable() while the buffer towards the
 //    other side holds BUFFER_LIMIT bytes or more, so the kernel's flow control slows its peer down.
 //  - accept() may return null (the connection went away before it was taken); that is checked.
+//  - A reset is passed on as a reset. A side that is reset or fails (closeError) closes at once,
+//    and the other side is closed with SO_LINGER 0, so that its peer sees ECONNRESET and cannot
+//    take a cut stream for a complete one; one line reports it. A closing side always takes the
+//    other with it: nothing stays open after a half-close followed by a reset.
+//  - No descriptor for the remote side (EMFILE...) is no crash: the client's connection waits,
+//    accepting pauses, and socket() is tried again once a descriptor is free.
 import net from "node:net";
 import util from "node:util";
 import { parseArgs } from "node:util";

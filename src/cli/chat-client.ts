@@ -16,7 +16,7 @@ Connects to a line-based server (such as 'asyncore chat-server'), sends every li
 stdin and prints every line received on stdout. At the end of stdin (Ctrl-D) it shuts the
 connection down for writing once everything read has been sent, and goes on printing what
 arrives until the server closes. A refused connection is reported in one line on stderr, with
-exit code 1.
+exit code 1. SIGINT (Ctrl-C) stops it with exit code 130, SIGTERM with 143.
 
 Options:
   --host HOST   server address or name (default 127.0.0.1)

@@ -14,7 +14,8 @@ export const echoClient: Command = {
 Runs the echo client of the asyncore tutorial: N clients (one connection each, all in one map
 of their own) each send TEXT and print every read that comes back, as "cN recv BYTES: TEXT".
 Each client closes once it has read back all it sent; the command exits 0 when all of them
-did, and 1 (with one line on stderr) when a connection failed or closed early.
+did, and 1 (with one line on stderr) when a connection failed or closed early. SIGINT (Ctrl-C)
+stops it with exit code 130, SIGTERM with 143.
 
 Options:
   --host HOST      server address or name (default 127.0.0.1)
