@@ -37,6 +37,16 @@ async function settle<T>(probe: () => T, ok: (value: T) => boolean, ms = 5_000):
   return value;
 }
 
+/** Waits until the forwarder holds no more descriptors than `baseline` (if given), then SIGTERM: exit 0. */
+async function expectCleanStop(fwd: { proc: Running; pid: number }, baseline: number | null, what = ""): Promise<void> {
+  if (baseline !== null) {
+    const fds = await settle(() => fdCount(fwd.pid), (n) => n <= baseline);
+    assert.ok(fds <= baseline, `${fds - baseline} descriptors left${what}`);
+  }
+  const r = await fwd.proc.stop("SIGTERM");
+  assert.equal(r.code, 0, r.stderr);
+}
+
 async function listen(server: net.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as net.AddressInfo).port;
@@ -77,11 +87,8 @@ for (const backend of BACKENDS) {
             if (how === "reset") client.resetAndDestroy();
             else client.destroy();
           }
-          const fds = await settle(() => fdCount(fwd.pid), (n) => n <= baseline);
-          assert.ok(fds <= baseline, `${fds - baseline} descriptors left after ${CONNECTIONS} connections`);
           await Promise.all(remoteClosed);
-          const r = await fwd.proc.stop("SIGTERM");
-          assert.equal(r.code, 0);
+          await expectCleanStop(fwd, baseline, ` after ${CONNECTIONS} connections`);
         } finally {
           remote.close();
         }
@@ -113,10 +120,7 @@ for (const backend of BACKENDS) {
           client.destroy();
           assert.match(outcome, /^(ECONNRESET|EPIPE)$/, `connection ${i + 1}: the upload ended with '${outcome}'`);
         }
-        const fds = await settle(() => fdCount(fwd.pid), (n) => n <= baseline);
-        assert.ok(fds <= baseline, `${fds - baseline} descriptors left after ${CONNECTIONS} connections`);
-        const r = await fwd.proc.stop("SIGTERM");
-        assert.equal(r.code, 0);
+        await expectCleanStop(fwd, baseline, ` after ${CONNECTIONS} connections`);
       } finally {
         remote.close();
       }
@@ -166,8 +170,7 @@ for (const backend of BACKENDS) {
         const { received, outcome } = JSON.parse(client.stdout) as { received: number; outcome: string };
         assert.equal(outcome, "ECONNRESET", `after ${received} bytes the client saw '${outcome}'`);
         await fwd.proc.waitFor(/asyncore: forward: connection to 127\.0\.0\.1:\d+: connection reset by peer \(ECONNRESET\) after \d+ bytes received, \d+ sent; reset passed on to the forwarded connection from 127\.0\.0\.1:\d+\n/);
-        const r = await fwd.proc.stop("SIGTERM");
-        assert.equal(r.code, 0);
+        await expectCleanStop(fwd, null);
       } finally {
         remote.close();
       }
@@ -196,8 +199,7 @@ for (const backend of BACKENDS) {
         const result = await outcome;
         assert.equal(result, "ECONNRESET", `the remote saw '${result}'`);
         await fwd.proc.waitFor(/forwarded connection from 127\.0\.0\.1:\d+: connection reset by peer \(ECONNRESET\) after \d+ bytes received, \d+ sent; reset passed on to the connection to 127\.0\.0\.1:\d+\n/);
-        const r = await fwd.proc.stop("SIGTERM");
-        assert.equal(r.code, 0);
+        await expectCleanStop(fwd, null);
       } finally {
         remote.close();
       }
