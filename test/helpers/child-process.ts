@@ -5,6 +5,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
+/**
+ * ASYNCORE_TEST_TIME_FACTOR multiplies every child's time bound: scripts/valgrind.sh sets it, the
+ * children running 10-50 times slower there.
+ */
+const TIME_FACTOR = Math.max(1, Number(process.env.ASYNCORE_TEST_TIME_FACTOR) || 1);
+
 /** The library's entry point as a file: URL, for `import` in child scripts. */
 export const LIBRARY_URL = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src/index.js")).href;
 
@@ -47,7 +53,7 @@ export function startNode(script: string, options: { args?: string[]; nodeFlags?
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
-  }, options.timeoutMs ?? 10_000);
+  }, (options.timeoutMs ?? 10_000) * TIME_FACTOR);
   const done = new Promise<ChildResult>((resolve) => {
     child.on("close", (code, signal) => {
       clearTimeout(timer);
