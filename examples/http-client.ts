@@ -276,11 +276,11 @@ export class HTTPClient extends Dispatcher {
     return null;
   }
 
-  /** What has arrived so far, for messages: "0 bytes of the response", "400 of 1000 body bytes". */
+  /** What has arrived so far, for messages: "0 bytes of the response", "400 of 1000 bytes of the body". */
   progress(): string {
     if (this.rawHead === null) return `${this.#head.length} bytes of the response`;
     const length = this.framing === "length" ? this.#contentLength() : null;
-    return length === null ? `${this.bodyLength} body bytes` : `${this.bodyLength} of ${length} body bytes`;
+    return length === null ? `${this.bodyLength} bytes of the body` : `${this.bodyLength} of ${length} bytes of the body`;
   }
 
   #fail(err: Error): void {
@@ -289,7 +289,7 @@ export class HTTPClient extends Dispatcher {
   }
 }
 
-/** "connection reset after 300000 body bytes (ECONNRESET)", keeping the code and errno. */
+/** "connection reset after 300000 bytes of the body (ECONNRESET)", keeping the code. */
 function resetError(reason: Error, when: string): Error {
   const code = (reason as { code?: unknown }).code;
   const what = code === "ECONNRESET" ? "connection reset" : `connection failed: ${reason.message}`;

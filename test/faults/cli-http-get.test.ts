@@ -64,10 +64,10 @@ test("--timeout bounds the whole request: a body that stalls half-way", { timeou
   assert.equal(r.timedOut, false, "http-get hung past its --timeout");
   assert.equal(r.code, 1);
   assert.equal(r.stdoutBytes.length, 400);
-  assert.match(r.stderr, /within 1 s \(400 of 1000 body bytes read\)\n$/);
+  assert.match(r.stderr, /within 1 s \(400 of 1000 bytes of the body read\)\n$/);
 });
 
-test("a reset after 300,000 body bytes: exit 1, 'connection reset after N bytes'", { timeout: 20_000 }, async () => {
+test("a reset after 300,000 bytes of the body: exit 1, 'connection reset after N bytes'", { timeout: 20_000 }, async () => {
   const body = crypto.randomBytes(300_000);
   const r = await httpGet((sock) => {
     sock.write("HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n");
@@ -75,7 +75,7 @@ test("a reset after 300,000 body bytes: exit 1, 'connection reset after N bytes'
   });
   assert.equal(r.code, 1, `exit ${r.code}; stderr: ${r.stderr}`);
   assert.equal(r.stdoutBytes.length, 300_000);
-  assert.match(r.stderr, /^asyncore: http-get: error reading from 127\.0\.0\.1:\d+: connection reset after 300000 body bytes \(ECONNRESET\)\n$/);
+  assert.match(r.stderr, /^asyncore: http-get: error reading from 127\.0\.0\.1:\d+: connection reset after 300000 bytes of the body \(ECONNRESET\)\n$/);
 });
 
 test("never more than Content-Length bytes on stdout", { timeout: 20_000 }, async () => {
@@ -126,7 +126,7 @@ test("SIGINT while the body is coming: exit 130", { timeout: 20_000 }, async () 
     const r = await proc.stop("SIGINT");
     assert.equal(r.code, 130, `exit ${r.code}; stderr: ${r.stderr}`);
     assert.equal(r.stdoutBytes.length, 100);
-    assert.match(r.stderr, /^asyncore: http-get: interrupted \(100 of 1000 body bytes read\)\n$/);
+    assert.match(r.stderr, /^asyncore: http-get: interrupted \(100 of 1000 bytes of the body read\)\n$/);
   } finally {
     close();
   }
