@@ -24,8 +24,7 @@
 //  - No descriptor for the remote side (EMFILE...) is no crash: the client's connection waits,
 //    accepting pauses, and socket() is tried again once a descriptor is free.
 import net from "node:net";
-import util from "node:util";
-import { parseArgs } from "node:util";
+import util, { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import {
   AF_INET, AF_INET6, type Address, Dispatcher, SHUT_WR, SOL_SOCKET, SO_ERROR, SO_LINGER, type Socket, type SocketMap, loop, wake,
