@@ -47,7 +47,9 @@ Options:
     if (failed === undefined) return 0;
     const why = failed.error !== null
       ? describeError(failed.error)
-      : `the server closed the connection after ${failed.received} of ${failed.expected} bytes`;
+      : failed.closeError !== null
+        ? `${describeError(failed.closeError)} after ${failed.received} of ${failed.expected} bytes`
+        : `the server closed the connection after ${failed.received} of ${failed.expected} bytes`;
     throw new CommandError(`${failed.name}: ${host}:${port}: ${why}`);
   },
 };
