@@ -3,22 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  AF_INET, Dispatcher, DispatcherWithSend, POLLERR, POLLHUP, SOL_SOCKET, SO_LINGER, type Socket, loop, socketpair,
+  AF_INET, Dispatcher, DispatcherWithSend, POLLERR, POLLHUP, type Socket, loop, socketpair,
 } from "../../src/index.js";
 import { POLLERS } from "../helpers/pollers.js";
 import { privateMap } from "../helpers/private-map.js";
+import { resetClose } from "./chan-peer.js";
 import { tcpPair } from "../helpers/tcp-pair.js";
 
 const T = { timeout: 15_000 };
-
-/** Closes `sock` with a reset (SO_LINGER on, 0 seconds) instead of a FIN. */
-function resetClose(sock: Socket): void {
-  const linger = Buffer.alloc(8);
-  linger.writeInt32LE(1, 0);
-  linger.writeInt32LE(0, 4);
-  sock.setsockopt(SOL_SOCKET, SO_LINGER, linger);
-  sock.close();
-}
 
 /** Reads what comes on a non-blocking socket until end of stream (or the bound). */
 export async function readToEnd(sock: Socket, boundMs = 10_000): Promise<Buffer> {

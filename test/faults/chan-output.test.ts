@@ -7,11 +7,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
-  DispatcherWithSend, SHUT_WR, SOL_SOCKET, SO_LINGER, SO_RCVBUF, SO_SNDBUF, type Socket, type SocketMap, loop,
+  DispatcherWithSend, SHUT_WR, SOL_SOCKET, SO_RCVBUF, SO_SNDBUF, type Socket, type SocketMap, loop,
 } from "../../src/index.js";
 import { AsyncChat } from "../../src/asynchat.js";
 import { POLLERS } from "../helpers/pollers.js";
 import { privateMap } from "../helpers/private-map.js";
+import { resetClose } from "./chan-peer.js";
 import { tcpPair } from "../helpers/tcp-pair.js";
 
 const T = { timeout: 60_000 };
@@ -196,15 +197,6 @@ test("outputHighWater takes a non-negative number or Infinity", () => {
   assert.equal(c.outputHighWater, 0);
   assert.throws(() => { c.outputHighWater = "1" as unknown as number; }, RangeError);
 });
-
-/** Closes `sock` with a reset (SO_LINGER on, 0 seconds) instead of a FIN. */
-function resetClose(sock: Socket): void {
-  const linger = Buffer.alloc(8);
-  linger.writeInt32LE(1, 0);
-  linger.writeInt32LE(0, 4);
-  sock.setsockopt(SOL_SOCKET, SO_LINGER, linger);
-  sock.close();
-}
 
 for (const mode of POLLERS) {
   for (const kind of [KINDS[0]!, KINDS[2]!]) {
