@@ -51,7 +51,11 @@ interface Server { child: ChildProcess; pid: number; port: number; stderr: () =>
  * after collection (V8 lets its heap grow a while before collecting: RSS alone would not say
  * whether anything is kept).
  */
-const GC_ON_SIGUSR2 = ["--expose-gc", "--import", "data:text/javascript,process.on('SIGUSR2',()=>globalThis.gc())"];
+const GC_ON_SIGUSR2 = [
+  "--expose-gc",
+  "--import",
+  "data:text/javascript,process.on('SIGUSR2',()=>{globalThis.gc();const m=process.memoryUsage();process.stderr.write('soak-heap '+m.heapUsed+' '+m.external+'\\n')})",
+];
 
 /** Starts `asyncore <args>` (under `ulimit -n nofile` if given) and waits for "listening on HOST:PORT". */
 async function startCommand(args: string[], backend: string, nofile?: number): Promise<Server> {
@@ -93,6 +97,13 @@ async function rssAfterGc(pid: number): Promise<number> {
   process.kill(pid, "SIGUSR2");
   await sleep(300);
   return rssKiB(pid);
+}
+
+/** The V8 heap in use and the memory held outside it (Buffers), in KiB, as the server last reported them after a collection. */
+function heapAfterGc(server: Server): { heapKiB: number; externalKiB: number } {
+  const all = [...server.stderr().matchAll(/soak-heap (\d+) (\d+)/g)];
+  const last = all[all.length - 1];
+  return last ? { heapKiB: Number(last[1]) / 1024, externalKiB: Number(last[2]) / 1024 } : { heapKiB: NaN, externalKiB: NaN };
 }
 
 const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
@@ -143,9 +154,10 @@ async function churn(backend: string, binary: string): Promise<boolean> {
     run(2_000);  // warm-up, not counted
     const base = { fds: await settledFds(server.pid), rss: await rssAfterGc(server.pid), cpu: cpuMs(server.pid) };
     console.log(`\nchurn, ${backend}: ${total.toLocaleString("en-US")} connect/echo/close cycles against echo-server (pid ${server.pid})`);
-    console.log(`| after cycles | seconds | errors | fds | RSS MiB | RSS MiB after GC |`);
-    console.log(`| ---: | ---: | ---: | ---: | ---: | ---: |`);
-    console.log(`| 0 (after 2,000 warm-up) | | | ${base.fds} | | ${mib(base.rss)} |`);
+    const h0 = heapAfterGc(server);
+    console.log(`| after cycles | seconds | errors | fds | RSS MiB | RSS MiB after GC | JS heap MiB after GC | external MiB |`);
+    console.log(`| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
+    console.log(`| 0 (after 2,000 warm-up) | | | ${base.fds} | | ${mib(base.rss)} | ${mib(h0.heapKiB)} | ${mib(h0.externalKiB)} |`);
     let done = 0;
     const rssAfter: number[] = [];
     for (let i = 0; i < rounds; i++) {
@@ -155,7 +167,8 @@ async function churn(backend: string, binary: string): Promise<boolean> {
       const raw = rssKiB(server.pid);
       const rss = await rssAfterGc(server.pid);
       rssAfter.push(rss);
-      console.log(`| ${done.toLocaleString("en-US")} | ${r.seconds.toFixed(1)} | ${r.errors}${r.errors ? ` (${r.first_error})` : ""} | ${f} | ${mib(raw)} | ${mib(rss)} |`);
+      const h = heapAfterGc(server);
+      console.log(`| ${done.toLocaleString("en-US")} | ${r.seconds.toFixed(1)} | ${r.errors}${r.errors ? ` (${r.first_error})` : ""} | ${f} | ${mib(raw)} | ${mib(rss)} | ${mib(h.heapKiB)} | ${mib(h.externalKiB)} |`);
       if (r.errors > 0 || f > base.fds) ok = false;
     }
     // Flat: the heap and the allocator settle to their working size in the first rounds (V8 keeps
@@ -247,21 +260,23 @@ async function forwarded(backend: string): Promise<boolean> {
     const results = await Promise.all(Array.from({ length: n }, (_, i) => transfer(fwd.port, i, base, expected[i]!, deadline)));
     clearInterval(sampler);
     const seconds = (Date.now() - t0) / 1000;
-    const alive = fwd.child.exitCode === null && fwd.child.signalCode === null;
+    const running = (): boolean => fwd.child.exitCode === null && fwd.child.signalCode === null;
     // Still listening? One more transfer, bounded by 10 s.
-    const late = alive ? await transfer(fwd.port, 0, base, expected[0]!, Date.now() + 10_000) : null;
+    const late = running() ? await transfer(fwd.port, 0, base, expected[0]!, Date.now() + 10_000) : null;
+    await sleep(200);  // a forwarder whose listener is gone exits once its last connection closes
+    const alive = running();
     const good = results.filter((r) => r.ok).length;
     const errors = new Map<string, number>();
     for (const r of results) if (!r.ok) errors.set(r.error!, (errors.get(r.error!) ?? 0) + 1);
     const slowest = Math.max(...results.map((r) => r.ms));
     console.log(`| transfers | sha-identical | failed | seconds | slowest s | forwarder alive | one more transfer after | fds before | peak | after | RSS MiB before | after (after GC) | EMFILE log lines |`);
     console.log(`| ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |`);
-    const after = alive ? await settledFds(fwd.pid, before.fds) : NaN;
-    const rss = alive ? await rssAfterGc(fwd.pid) : NaN;
+    const after = alive ? await settledFds(fwd.pid, before.fds).catch(() => NaN) : NaN;
+    const rss = alive ? await rssAfterGc(fwd.pid).catch(() => NaN) : NaN;
     const emfile = (fwd.output().match(/EMFILE|Too many open files/g) ?? []).length;
     console.log(`| ${n} | ${good} | ${n - good} | ${seconds.toFixed(1)} | ${(slowest / 1000).toFixed(1)} | ${alive ? "yes" : `no (exit ${fwd.child.exitCode ?? fwd.child.signalCode})`} | ${late === null ? "-" : late.ok ? "ok" : late.error} | ${before.fds} | ${peakFds} | ${after} | ${mib(before.rss)} | ${mib(rss)} | ${emfile} |`);
     for (const [error, count] of errors) console.log(`  ${count} × ${error}`);
-    if (alive) console.log(`forwarder CPU ${((cpuMs(fwd.pid) - before.cpu) / 1000).toFixed(1)} s`);
+    if (running()) console.log(`forwarder CPU ${((cpuMs(fwd.pid) - before.cpu) / 1000).toFixed(1)} s`);
     const tail = fwd.output().trim().split("\n").slice(-3).map((l) => l.slice(0, 300)).join("\n    ");
     if (tail) console.log(`  the forwarder's last lines of output:\n    ${tail}`);
     ok = good === n && alive && late?.ok === true && after <= before.fds;

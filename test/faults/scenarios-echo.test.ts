@@ -177,7 +177,7 @@ for (const style of PASS_STYLES) {
         t.diagnostic(`at the limit: ${held} descriptors open, CPU ${(share * 100).toFixed(1)} % of a core`);
         // Every client sends a byte; each one answered is closed, which lets the next ones in.
         for (const p of peers) void p.send("e").catch(() => {});
-        const waves = await closeAsServed(peers);
+        const { waves } = await closeAsServed(peers);
         t.diagnostic(`answered in waves of ${waves.join(", ")}`);
         await echoes(prog.port);
         const fds = await settledFds(prog.pid, baseFds);

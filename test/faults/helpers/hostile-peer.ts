@@ -91,7 +91,9 @@ export class Peer {
 
   /**
    * Writes `chunk` again and again until `max` bytes are sent or the other side has taken nothing
-   * for `stallMs` (it stopped reading). Resolves with the bytes handed to the kernel.
+   * for `stallMs` (it stopped reading). Resolves with the bytes given to the socket: those handed
+   * to the kernel and the last piece, still queued, that stalled (it goes out if the other side
+   * reads again).
    */
   async sendUntilStalled(max: number, stallMs = 500, chunk: Buffer = Buffer.alloc(64 * 1024, 0x61)): Promise<number> {
     let sent = 0;
@@ -99,9 +101,9 @@ export class Peer {
       const piece = chunk.subarray(0, Math.min(chunk.length, max - sent));
       const flushed = this.send(piece).then(() => true, () => false);
       const result = await Promise.race([flushed, bound(stallMs).then(() => "stalled" as const)]);
-      if (result === "stalled") break;
       if (!result) break;
       sent += piece.length;
+      if (result === "stalled") break;
     }
     return sent;
   }

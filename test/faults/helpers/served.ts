@@ -4,19 +4,35 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Peer } from "./hostile-peer.js";
 
+export interface Served {
+  /** How many were answered in each wave (between two looks 50 ms apart). */
+  waves: number[];
+  /** Clients the program closed cleanly (a FIN, no reset) without an answer, when allowed. */
+  closedCleanly: number;
+}
+
 /**
- * Waits until every peer has received `bytes` bytes, closing each as soon as it has. Resolves with
- * how many were answered in each wave (between two looks 50 ms apart); throws when a peer ends
- * unanswered or nothing moves for `stallMs`.
+ * Waits until every peer has received `bytes` bytes, closing each as soon as it has. Throws when
+ * a peer ends unanswered (unless `allowCleanClose` and it was a clean close: a FIN, no reset) or
+ * nothing moves for `stallMs`.
  */
-export async function closeAsServed(peers: readonly Peer[], bytes = 1, stallMs = 10_000): Promise<number[]> {
+export async function closeAsServed(peers: readonly Peer[], options: { bytes?: number; stallMs?: number; allowCleanClose?: boolean } = {}): Promise<Served> {
+  const bytes = options.bytes ?? 1;
+  const stallMs = options.stallMs ?? 10_000;
   const waves: number[] = [];
+  let closedCleanly = 0;
   const open = new Set(peers);
   let lastProgress = Date.now();
   while (open.size > 0) {
     const answered = [...open].filter((p) => p.bytes >= bytes);
     for (const p of open) {
       if (p.bytes < bytes && (p.gotEnd || p.socket.destroyed)) {
+        if (options.allowCleanClose && p.gotEnd && p.error === null) {
+          closedCleanly++;
+          open.delete(p);
+          p.reset();
+          continue;
+        }
         throw new Error(`a client ended unanswered (error ${p.error}, end ${p.gotEnd}) after ${peers.length - open.size} of ${peers.length} were answered`);
       }
     }
@@ -30,5 +46,5 @@ export async function closeAsServed(peers: readonly Peer[], bytes = 1, stallMs =
     }
     await sleep(50);
   }
-  return waves;
+  return { waves, closedCleanly };
 }
