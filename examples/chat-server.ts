@@ -56,12 +56,19 @@ export class ChatSession extends AsyncChat {
 
   /** Queues one line for this client, or drops the client when it has stopped reading. */
   sendLine(line: Buffer): void {
+    if (this.fileno() === null) return;  // already gone (dropped earlier in this broadcast)
     if (this._producerFifo.length >= this.server.maxQueued) {
       this.server.print(`${this.name} is not reading: disconnected`);
       this.handleClose();
       return;
     }
     this.push(line);
+  }
+
+  /** Idle for idleTimeout seconds (nothing read or sent): one line, then it leaves. */
+  override handleTimeout(): void {
+    this.server.print(`${this.name} idle for ${this.idleTimeout} s: disconnected`);
+    this.handleClose();
   }
 
   override handleClose(): void {
@@ -78,6 +85,8 @@ export class ChatServer extends Dispatcher {
   maxQueued = MAX_QUEUED;
   /** Where join/leave lines go (Python's print). */
   print: (line: string) => void = (line) => console.log(line);
+  /** The idle timeout (seconds) each session gets; null: none. */
+  connectionIdleTimeout: number | null = null;
 
   constructor(host: string, port: number, map?: SocketMap) {
     super(null, map);
@@ -95,6 +104,7 @@ export class ChatServer extends Dispatcher {
 
   override handleAccepted(sock: Socket, addr: Address): void {
     const session = new ChatSession(sock, formatAddress(addr), this);
+    session.idleTimeout = this.connectionIdleTimeout;
     this.sessions.add(session);
     this.print(`${session.name} joined (${this.sessions.size} connected)`);
     session.sendLine(Buffer.from(`* welcome ${session.name}, ${this.sessions.size} connected\n`));
@@ -106,15 +116,28 @@ export class ChatServer extends Dispatcher {
     this.#toOthers(from, Buffer.concat([Buffer.from(`<${from.name}> `), line, NEWLINE]));
   }
 
+  /**
+   * Takes `session` out of the set and tells the others. A "left" line can drop another client
+   * that is not reading, whose own "left" line can drop a third...: those are told in turn, from
+   * a queue, not from inside one another (no recursion as deep as the number of clients).
+   */
   leave(session: ChatSession): void {
     if (!this.sessions.delete(session)) return;
-    this.print(`${session.name} left (${this.sessions.size} connected)`);
-    this.#toOthers(session, Buffer.from(`* ${session.name} left\n`));
+    this.#leaving.push(session);
+    if (this.#leaving.length > 1) return;  // the loop below, further up the stack, will tell them
+    for (let i = 0; i < this.#leaving.length; i++) {
+      const gone = this.#leaving[i]!;
+      this.print(`${gone.name} left (${this.sessions.size} connected)`);
+      this.#toOthers(gone, Buffer.from(`* ${gone.name} left\n`));
+    }
+    this.#leaving = [];
   }
+
+  #leaving: ChatSession[] = [];
 
   #toOthers(from: ChatSession, message: Buffer): void {
     for (const session of [...this.sessions]) {
-      if (session !== from) session.sendLine(message);
+      if (session !== from && this.sessions.has(session)) session.sendLine(message);
     }
   }
 

@@ -19,9 +19,18 @@ import { AF_INET, AF_INET6, type Address, Dispatcher, DispatcherWithSend, type S
 
 /** Sends back what it reads. DispatcherWithSend.send() queues what the kernel does not take at once. */
 export class EchoHandler extends DispatcherWithSend {
+  /** Where a connection closed for being idle is reported (the server's print). */
+  print: ((line: string) => void) | null = null;
+
   override handleRead(): void {
     const data = this.recv(8192);
     if (data.length > 0) this.send(data);
+  }
+
+  /** Idle for idleTimeout seconds: one line, then closed (the default handleTimeout()). */
+  override handleTimeout(): void {
+    this.print?.(`Idle connection from ${this.addr === null ? "?" : formatAddress(this.addr)} closed after ${this.idleTimeout} s`);
+    super.handleTimeout();
   }
 }
 
@@ -31,6 +40,8 @@ export class EchoServer extends Dispatcher {
   readonly map: SocketMap | undefined;
   /** Where the "Incoming connection" lines go (Python's print). */
   print: (line: string) => void = (line) => console.log(line);
+  /** The idle timeout (seconds) each connection gets; null: none. */
+  connectionIdleTimeout: number | null = null;
 
   /**
    * `backlog` is the documentation's 5 by default: enough for a demonstration, but a burst of
@@ -53,7 +64,9 @@ export class EchoServer extends Dispatcher {
 
   override handleAccepted(sock: Socket, addr: Address): void {
     this.print(`Incoming connection from ${formatAddress(addr)}`);
-    new EchoHandler(sock, this.map);
+    const handler = new EchoHandler(sock, this.map);
+    handler.print = this.print;
+    handler.idleTimeout = this.connectionIdleTimeout;
   }
 }
 

@@ -9,6 +9,8 @@
 // The documentation's version prints each raw read, headers and all, and only knows port 80.
 // This one takes a URL (host, port, path), sends a Host header, and splits the response into a
 // status, headers and a body, so that a caller can check the status before using the body.
+// The body is framed as the headers say: never more than Content-Length bytes, a chunked body
+// de-chunked; a reset (closeError) is an error, never HTTP/1.0's end of the response.
 import net from "node:net";
 import util from "node:util";
 import { pathToFileURL } from "node:url";
@@ -40,6 +42,9 @@ export function parseHttpUrl(url: string | URL): HttpTarget {
 
 /** The most header bytes accepted before the blank line that ends them. */
 const MAX_HEAD = 64 * 1024;
+/** The longest chunk size line (or trailer line) accepted in a chunked body. */
+const MAX_CHUNK_LINE = 8 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export class HTTPClient extends Dispatcher {
   readonly target: HttpTarget;
@@ -64,6 +69,10 @@ export class HTTPClient extends Dispatcher {
 
   // The start of the response while the header is incomplete.
   #head: Buffer = Buffer.alloc(0);
+  // Chunked bodies: what is expected next, the data left in the current chunk, a partial line.
+  #chunkState: "size" | "data-end" | "trailers" | "done" = "size";
+  #chunkLeft = 0;
+  #chunkLine: Buffer = EMPTY;
 
   constructor(url: string | URL, map?: SocketMap) {
     super(null, map);
@@ -117,8 +126,16 @@ export class HTTPClient extends Dispatcher {
     else this.#takeBody(data);
   }
 
-  /** The server closed the connection: HTTP/1.0's end of the response. */
+  /**
+   * The server closed the connection: HTTP/1.0's end of the response, when it came as a clean
+   * end of the stream. A reset (closeError) is an error even where the framing would allow a
+   * close: the body may be cut anywhere.
+   */
   override handleClose(): void {
+    const reason = this.closeError;
+    if (this.error === null && !this.complete && reason !== null && this.established) {
+      this.error = resetError(reason, `after ${this.progress()}`);
+    }
     if (this.error === null && !this.complete) this.error = this.#whatIsMissing();
     this.complete = this.error === null;
     this.close();
@@ -165,15 +182,76 @@ export class HTTPClient extends Dispatcher {
     else this.#checkEnd();
   }
 
-  #takeBody(chunk: Buffer): void {
+  /** How the body is framed: read to the end of the stream, Content-Length bytes, or chunks. */
+  get framing(): "close" | "length" | "chunked" {
+    const te = this.header("transfer-encoding");
+    if (te !== undefined && /(?:^|,)\s*chunked\s*$/i.test(te)) return "chunked";
+    return this.#contentLength() === null ? "close" : "length";
+  }
+
+  #takeBody(data: Buffer): void {
+    if (this.framing === "chunked") {
+      this.#dechunk(data);
+      return;
+    }
+    const length = this.#contentLength();
+    // Bytes past Content-Length are not part of the body (a broken or hostile server): dropped.
+    const chunk = length === null ? data : data.subarray(0, Math.max(0, length - this.bodyLength));
+    if (chunk.length > 0) this.#deliver(chunk);
+    this.#checkEnd();
+  }
+
+  #deliver(chunk: Buffer): void {
     this.bodyLength += chunk.length;
     this.handleBody(chunk);
-    this.#checkEnd();
+  }
+
+  /**
+   * Transfer-Encoding: chunked (an HTTP/1.1 server may use it even for an HTTP/1.0 request):
+   * each chunk is "SIZE[;ext]\r\n" DATA "\r\n", the last one has size 0 and is followed by
+   * optional trailer lines and a blank line. Only the data goes to handleBody(); the framing can be
+   * split anywhere across reads.
+   */
+  #dechunk(data: Buffer): void {
+    let at = 0;
+    while (at < data.length && this.fileno() !== null) {
+      if (this.#chunkLeft > 0) {
+        const piece = data.subarray(at, at + this.#chunkLeft);
+        at += piece.length;
+        this.#chunkLeft -= piece.length;
+        this.#deliver(piece);
+        if (this.#chunkLeft === 0) this.#chunkState = "data-end";
+        continue;
+      }
+      const nl = data.indexOf(0x0a, at);
+      const line = Buffer.concat([this.#chunkLine, data.subarray(at, nl === -1 ? data.length : nl)]);
+      if (nl === -1) {
+        if (line.length > MAX_CHUNK_LINE) this.#fail(new Error("a chunk size line of the response is too long"));
+        else this.#chunkLine = line;
+        return;
+      }
+      at = nl + 1;
+      this.#chunkLine = EMPTY;
+      const text = line.toString("latin1").replace(/\r$/, "");
+      if (this.#chunkState === "data-end") {
+        if (text !== "") return this.#fail(new Error("bad chunked framing in the response body: no CRLF after a chunk"));
+        this.#chunkState = "size";
+      } else if (this.#chunkState === "size") {
+        const size = /^([0-9a-fA-F]{1,12})\s*(?:;.*)?$/.exec(text);
+        if (size === null) return this.#fail(new Error(`bad chunk size line in the response body: '${text.slice(0, 40)}'`));
+        this.#chunkLeft = parseInt(size[1]!, 16);
+        if (this.#chunkLeft === 0) this.#chunkState = "trailers";
+      } else if (text === "") {  // "trailers": a blank line ends the response
+        this.#chunkState = "done";
+        this.complete = true;
+        this.close();
+      }
+    }
   }
 
   /** With a Content-Length, the response is complete when that many bytes are in. */
   #checkEnd(): void {
-    const length = this.#contentLength();
+    const length = this.framing === "length" ? this.#contentLength() : null;
     if (length !== null && this.bodyLength >= length && this.fileno() !== null) {
       this.complete = true;
       this.close();
@@ -188,6 +266,9 @@ export class HTTPClient extends Dispatcher {
   #whatIsMissing(): Error | null {
     if (!this.established) return connectError(this.socket as Socket | null);
     if (this.rawHead === null) return new Error("the server closed the connection before the end of the response header");
+    if (this.framing === "chunked") {
+      return this.#chunkState === "done" ? null : new Error(`the chunked response body was cut short after ${this.bodyLength} bytes`);
+    }
     const length = this.#contentLength();
     if (length !== null && this.bodyLength < length) {
       return new Error(`the response body was cut short: ${this.bodyLength} of ${length} bytes`);
@@ -195,10 +276,24 @@ export class HTTPClient extends Dispatcher {
     return null;
   }
 
+  /** What has arrived so far, for messages: "0 bytes of the response", "400 of 1000 bytes of the body". */
+  progress(): string {
+    if (this.rawHead === null) return `${this.#head.length} bytes of the response`;
+    const length = this.framing === "length" ? this.#contentLength() : null;
+    return length === null ? `${this.bodyLength} bytes of the body` : `${this.bodyLength} of ${length} bytes of the body`;
+  }
+
   #fail(err: Error): void {
     this.error = err;
     this.close();
   }
+}
+
+/** "connection reset after 300000 bytes of the body (ECONNRESET)", keeping the code. */
+function resetError(reason: Error, when: string): Error {
+  const code = (reason as { code?: unknown }).code;
+  const what = code === "ECONNRESET" ? "connection reset" : `connection failed: ${reason.message}`;
+  return Object.assign(new Error(`${what} ${when}${typeof code === "string" ? ` (${code})` : ""}`), { code, cause: reason });
 }
 
 /** The error of a connect that ended in a hang-up rather than an exception. */

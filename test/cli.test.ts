@@ -1,5 +1,5 @@
 // The `asyncore` command line: usage errors (exit 2, one line), --help (exit 0), the listening
-// line and --port 0, signals (exit 0), and run-time failures (exit 1, one line).
+// line and --port 0, signals (SIGTERM: exit 0, SIGINT: exit 130), and run-time failures (exit 1, one line).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -92,7 +92,8 @@ describe("--help: exit 0, usage on stdout", () => {
 describe("servers: the listening line, --port 0, signals", () => {
   for (const command of ["echo-server", "chat-server"]) {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      test(`${command} --port 0 prints its real port; ${signal} closes it with exit 0`, { timeout: 20_000 }, async () => {
+      const exitCode = signal === "SIGINT" ? 130 : 0;
+      test(`${command} --port 0 prints its real port; ${signal} closes it with exit ${exitCode}`, { timeout: 20_000 }, async () => {
         const { proc, host, port } = await startServer([command, "--port", "0"], { timeoutMs: 15_000 });
         assert.equal(host, "127.0.0.1");
         assert.ok(port > 0 && port < 65536);
@@ -106,7 +107,7 @@ describe("servers: the listening line, --port 0, signals", () => {
         await (command === "echo-server" ? proc.waitFor(/Incoming connection from 127\.0\.0\.1:\d+/, "stdout") : proc.waitFor(/joined/, "stdout"));
         const r = await proc.stop(signal);
         assert.equal(r.signal, null);
-        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.code, exitCode, r.stderr);
         await closed;  // the server closed our connection on its way out
       });
     }

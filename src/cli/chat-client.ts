@@ -16,7 +16,7 @@ Connects to a line-based server (such as 'asyncore chat-server'), sends every li
 stdin and prints every line received on stdout. At the end of stdin (Ctrl-D) it shuts the
 connection down for writing once everything read has been sent, and goes on printing what
 arrives until the server closes. A refused connection is reported in one line on stderr, with
-exit code 1.
+exit code 1. SIGINT (Ctrl-C) stops it with exit code 130, SIGTERM with 143.
 
 Options:
   --host HOST   server address or name (default 127.0.0.1)
@@ -31,17 +31,18 @@ Options:
       },
     });
     const [host, port] = hostAndPort("chat-client", values);
+    const signals = closeAllOnSignals("client");
     const client = new ChatClient([host, port]);
     client.print = (line) => process.stdout.write(`${line}\n`);
     // stdin is read by Node's own loop while loop() waits: each line is pushed as it comes.
     const input = readline.createInterface({ input: process.stdin, terminal: false });
     input.on("line", (line) => { if (client.fileno() !== null) client.say(line); });
     input.on("close", () => { if (client.fileno() !== null) client.endOutput(); });
-    const stop = closeAllOnSignals();
     await loop();
-    stop();
+    signals.stop();
     input.close();
     process.stdin.destroy();
+    if (signals.exitCode !== null) return signals.exitCode;
     if (client.error !== null) throw new CommandError(`${host}:${port}: ${describeError(client.error)}`);
     return 0;
   },

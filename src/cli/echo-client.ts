@@ -14,7 +14,8 @@ export const echoClient: Command = {
 Runs the echo client of the asyncore tutorial: N clients (one connection each, all in one map
 of their own) each send TEXT and print every read that comes back, as "cN recv BYTES: TEXT".
 Each client closes once it has read back all it sent; the command exits 0 when all of them
-did, and 1 (with one line on stderr) when a connection failed or closed early.
+did, and 1 (with one line on stderr) when a connection failed or closed early. SIGINT (Ctrl-C)
+stops it with exit code 130, SIGTERM with 143.
 
 Options:
   --host HOST      server address or name (default 127.0.0.1)
@@ -36,18 +37,19 @@ Options:
     const count = parseCount("echo-client", "--count", values.count!, 1, 1000);
     const message = Buffer.from(values.message!);
     const map: SocketMap = new Map();
+    const signals = closeAllOnSignals("client", map);
     const clients: EchoClient[] = [];
     for (let i = 1; i <= count; i++) clients.push(new EchoClient([host, port], message, map, `c${i}`));
-    let interrupted = false;
-    const stop = closeAllOnSignals(map, () => { interrupted = true; });
     await loop({ map, timeout: 1 });
-    stop();
-    if (interrupted) return 0;
+    signals.stop();
+    if (signals.exitCode !== null) return signals.exitCode;
     const failed = clients.find((c) => !c.complete);
     if (failed === undefined) return 0;
     const why = failed.error !== null
       ? describeError(failed.error)
-      : `the server closed the connection after ${failed.received} of ${failed.expected} bytes`;
+      : failed.closeError !== null
+        ? `${describeError(failed.closeError)} after ${failed.received} of ${failed.expected} bytes`
+        : `the server closed the connection after ${failed.received} of ${failed.expected} bytes`;
     throw new CommandError(`${failed.name}: ${host}:${port}: ${why}`);
   },
 };

@@ -4,25 +4,32 @@ import { Forwarder } from "../../examples/port-forwarder.js";
 import { bindableHost, listenError } from "./listen.js";
 import { formatAddress } from "./report.js";
 import { closeAllOnSignals } from "./signals.js";
-import { type Command, UsageError, parse, parseHost, parsePort } from "./usage.js";
+import { type Command, IDLE_TIMEOUT, UsageError, idleTimeout, parse, parseHost, parsePort } from "./usage.js";
 
 export const forward: Command = {
   name: "forward",
   summary: "forward every connection on a local port to a remote address",
   help: `Usage: asyncore forward -r REMOTE_IP [-P REMOTE_PORT] [-l LOCAL_IP] [-p LOCAL_PORT]
+                        [--idle-timeout SECONDS]
 
 Runs the port forwarder of the asyncore tutorial: every connection made to LOCAL_IP:LOCAL_PORT
 is joined to a new connection to REMOTE_IP:REMOTE_PORT, and data flows both ways. When one
-side closes, what is still buffered for the other side is delivered before that side is
-closed, and at most 256 KiB is buffered each way. It prints "forward listening on
-LOCAL_IP:PORT, forwarding to REMOTE_IP:REMOTE_PORT" on stderr once it listens, and one line on
-stderr for each connection that fails. SIGINT or SIGTERM closes everything and exits with 0.
+side ends its stream (a FIN), what is still buffered for the other side is delivered before
+that side is shut down, and at most 256 KiB is buffered each way. When one side is reset (or
+fails), the other side is reset too (SO_LINGER 0), so that its peer cannot take a cut stream
+for a complete one, and one line says so on stderr. When no descriptor is left for the remote
+connection (EMFILE...), the client's connection waits and accepting pauses until descriptors
+free up (one line per burst). It prints "forward listening on LOCAL_IP:PORT, forwarding to
+REMOTE_IP:REMOTE_PORT" on stderr once it listens, and one line on stderr for each connection
+that fails. SIGINT closes everything and exits with code 130, SIGTERM with code 0.
 
 Options:
   -l, --local-ip IP        address to listen on (default 127.0.0.1)
   -p, --local-port PORT    port to listen on, 0 for any free port (default 80)
   -r, --remote-ip HOST     address or name to forward to (required)
   -P, --remote-port PORT   port to forward to (default 80)
+  --idle-timeout SECONDS   reset both sides of a connection when one side has read and
+                           written nothing for SECONDS (one line on stderr); default: never
   -h, --help               show this help
 `,
   async run(args) {
@@ -33,6 +40,7 @@ Options:
         "local-port": { type: "string", short: "p", default: "80" },
         "remote-ip": { type: "string", short: "r" },
         "remote-port": { type: "string", short: "P", default: "80" },
+        ...IDLE_TIMEOUT,
       },
     });
     const localIp = parseHost("forward", "--local-ip", values["local-ip"]!);
@@ -40,6 +48,7 @@ Options:
     if (values["remote-ip"] === undefined) throw new UsageError("missing -r/--remote-ip (where to forward to)", "forward");
     const remoteIp = parseHost("forward", "--remote-ip", values["remote-ip"]);
     const remotePort = parsePort("forward", "--remote-port", values["remote-port"]!);
+    const idle = idleTimeout("forward", values);
     const address = await bindableHost(localIp);
     let forwarder: Forwarder;
     try {
@@ -48,10 +57,11 @@ Options:
       throw listenError(localIp, localPort, err, "-p");
     }
     forwarder.report = (line) => process.stderr.write(`asyncore: forward: ${line}\n`);
-    const stop = closeAllOnSignals();
+    forwarder.connectionIdleTimeout = idle;
+    const signals = closeAllOnSignals("server");
     process.stderr.write(`forward listening on ${formatAddress(forwarder.address)}, forwarding to ${formatAddress([remoteIp, remotePort])}\n`);
     await loop();
-    stop();
-    return 0;
+    signals.stop();
+    return signals.exitCode ?? 0;
   },
 };

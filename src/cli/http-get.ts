@@ -30,12 +30,15 @@ export const httpGet: Command = {
 
 Runs the HTTP client of the asyncore documentation: sends "GET path HTTP/1.0" with a Host
 header to the URL's host and port (default 80) and writes the response body to stdout, byte
-for byte. A status other than 2xx, a refused connection or an unknown host is reported in one
-line on stderr, with exit code 1.
+for byte: never more than its Content-Length, and a chunked body without its framing. A status
+other than 2xx, a refused connection, an unknown host, a body cut short (a reset, a close before
+Content-Length or the last chunk) or the --timeout is reported in one line on stderr, with exit
+code 1. SIGINT (Ctrl-C) stops it with exit code 130, SIGTERM with 143.
 
 Options:
   -i, --include        write the status line and the headers before the body
-  --timeout SECONDS    give up when the connection is not made within SECONDS (default 30)
+  --timeout SECONDS    give up when the whole request (connecting, sending, the complete
+                       response) is not done within SECONDS (default 30, at most 86400)
   -h, --help           show this help
 `,
   async run(args) {
@@ -55,33 +58,41 @@ Options:
     } catch (err) {
       throw new UsageError((err as Error).message, "http-get");
     }
-    const timeout = parseCount("http-get", "--timeout", values.timeout!, 1, 3600);
+    const timeout = parseCount("http-get", "--timeout", values.timeout!, 1, 86400);
 
+    const signals = closeAllOnSignals("client");
     const client = new StdoutHTTPClient(url);
     client.include = values.include!;
-    const stop = closeAllOnSignals();
+    const where = `${client.target.host}:${client.target.port}`;
     // A reader that goes away (| head) ends the download quietly, as SIGPIPE ends other tools.
     const onStdoutError = (err: Error & { code?: string }): void => {
       if (err.code !== "EPIPE") throw err;
       closeAll(undefined, true);
     };
     process.stdout.on("error", onStdoutError);
-    // Node's timers run while loop() waits: a connection not made in time is given up.
+    // Node's timers run while loop() waits: the whole request (connecting, sending, the complete
+    // response) must be done within --timeout seconds, or it is given up.
+    let timedOut: string | null = null;
     const timer = setTimeout(() => {
-      if (client.connected || client.fileno() === null) return;
-      client.error = new Error(`no connection within ${timeout} s`);
+      if (client.fileno() === null) return;
+      timedOut = client.established
+        ? `no complete response from ${where} within ${timeout} s (${client.progress()} read)`
+        : `cannot connect to ${where}: no connection within ${timeout} s`;
       client.close();
     }, timeout * 1000);
     await loop();
     clearTimeout(timer);
-    stop();
+    signals.stop();
 
-    const where = `${client.target.host}:${client.target.port}`;
+    if (signals.exitCode !== null) {
+      if (client.status !== 0 && !client.complete) process.stderr.write(`asyncore: http-get: interrupted (${client.progress()} read)\n`);
+      return signals.exitCode;
+    }
+    if (timedOut !== null) throw new CommandError(timedOut);
     if (client.error !== null) {
       const verb = client.established ? "error reading from" : "cannot connect to";
       throw new CommandError(`${verb} ${where}: ${describeError(client.error)}`);
     }
-    if (client.status === 0) return 0;  // interrupted by a signal before the response
     if (!client.ok) {
       const location = client.header("location");
       throw new CommandError(`HTTP ${client.status} ${client.reason}${location ? ` (Location: ${location})` : ""}`.trimEnd());

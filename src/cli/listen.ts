@@ -35,9 +35,9 @@ export async function serve(command: string, host: string, port: number, make: (
   } catch (err) {
     throw listenError(host, port, err);
   }
-  const stop = closeAllOnSignals();
+  const signals = closeAllOnSignals("server");
   process.stderr.write(`${command} listening on ${formatAddress(server.address)}\n`);
   await loop();
-  stop();
-  return 0;
+  signals.stop();
+  return signals.exitCode ?? 0;
 }

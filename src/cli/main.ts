@@ -9,7 +9,7 @@ import { echoClient } from "./echo-client.js";
 import { echoServer } from "./echo-server.js";
 import { forward } from "./forward.js";
 import { httpGet } from "./http-get.js";
-import { describeError } from "./report.js";
+import { describeError, logToStderr } from "./report.js";
 import { type Command, CommandError, UsageError, wantsHelp } from "./usage.js";
 
 const COMMANDS: readonly Command[] = [echoServer, echoClient, httpGet, forward, chatServer, chatClient];
@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(command.help);
     return 0;
   }
+  logToStderr(command.name);
   try {
     return await command.run(rest);
   } catch (err) {

@@ -1,6 +1,17 @@
 // How the commands describe what went wrong at run time, and the addresses they print.
 import util from "node:util";
-import type { Address } from "../index.js";
+import { type Address, Dispatcher } from "../index.js";
+
+/**
+ * A command's stdout is its output (a body, the lines a server prints), so the library's own log
+ * lines (logInfo(): an uncaught handler error, accepting paused at the descriptor limit) go to
+ * stderr instead, as "asyncore: <command>: <type>: <message>".
+ */
+export function logToStderr(command: string): void {
+  Dispatcher.prototype.logInfo = function logInfo(this: Dispatcher, message: unknown, type = "info"): void {
+    if (!this.ignoreLogTypes.has(type)) process.stderr.write(`asyncore: ${command}: ${type}: ${String(message)}\n`);
+  };
+}
 
 /** "connection refused (ECONNREFUSED)", "host not found (ENOTFOUND)", or an error's message. */
 export function describeError(err: unknown): string {

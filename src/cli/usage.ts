@@ -76,6 +76,25 @@ export function parseCount(command: string, option: string, text: string, min: n
   return Number(text);
 }
 
+/** --idle-timeout SECONDS: a positive number of seconds (fractions allowed), at most a day. */
+export function parseSeconds(command: string, option: string, text: string): number {
+  if (!/^\d+(?:\.\d+)?$/.test(text) || Number(text) <= 0 || Number(text) > 86400) {
+    throw new UsageError(`invalid value '${text}' for ${option}: it must be a number of seconds above 0, at most 86400`, command);
+  }
+  return Number(text);
+}
+
+/** The --idle-timeout option of the server commands (no default: connections may stay idle). */
+export const IDLE_TIMEOUT = {
+  "idle-timeout": { type: "string" },
+} as const;
+
+/** The checked --idle-timeout, or null when it is not given. */
+export function idleTimeout(command: string, values: { "idle-timeout"?: string | undefined }): number | null {
+  const text = values["idle-timeout"];
+  return text === undefined ? null : parseSeconds(command, "--idle-timeout", text);
+}
+
 /** A host option must not be empty. */
 export function parseHost(command: string, option: string, text: string): string {
   if (text.trim() === "") throw new UsageError(`${option} needs a host name or address`, command);
