@@ -87,7 +87,7 @@ for (const style of PASS_STYLES) {
       t.diagnostic(describeLeftover(left));
     });
 
-    it("clients that never read are dropped, each logged once; the talker goes on", { todo: "needs fix/cli" }, async (t) => {
+    it("clients that never read are dropped, each logged once; the talker goes on", async (t) => {
       const left = await leakChecked(prog.pid, async () => {
         const base = await settledFds(prog.pid);
         const sleepers: Peer[] = [];

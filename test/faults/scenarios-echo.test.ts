@@ -126,7 +126,7 @@ for (const style of PASS_STYLES) {
 }
 
 describe("echo-server command options under faults", { timeout: 60_000 }, () => {
-  it("--idle-timeout 1 closes an idle client and keeps a busy one", { todo: "needs fix/cli" }, async (t) => {
+  it("--idle-timeout 1 closes an idle client and keeps a busy one", async (t) => {
     const prog = await startProgram("echo-server", { extraArgs: ["--idle-timeout", "1"] });
     try {
       await echoes(prog.port);
@@ -149,7 +149,7 @@ describe("echo-server command options under faults", { timeout: 60_000 }, () => 
     }
   });
 
-  it("SIGINT with a client connected exits 130 and closes the client", { todo: "needs fix/cli" }, async () => {
+  it("SIGINT with a client connected exits 130 and closes the client", async () => {
     const prog = await startProgram("echo-server");
     const peer = await connectPeer(prog.port);
     await peer.send("x");

@@ -12,6 +12,10 @@ import { PASS_STYLES, type Program, startProgram } from "./helpers/programs.js";
 import { nofileSkipReason } from "./helpers/emfile.js";
 import { closeAsServed } from "./helpers/served.js";
 
+// The uv backend sometimes loses the event of a reset on a channel polled only for writing, under
+// load (the forwarder then keeps both sides open). Known, being fixed in the poller.
+const UV_LOST_RESET = process.env.ASYNCORE_POLLER === "uv" ? { todo: "uv backend: a reset on a write-only channel is sometimes not reported" } : {};
+
 after(async () => {
   await resetAllPeers();
   await stopAll();
@@ -117,7 +121,7 @@ for (const style of PASS_STYLES) {
       t.diagnostic(describeLeftover(left));
     });
 
-    it("a reset by the remote reaches the client as a reset, not a clean end", { todo: "needs fix/cli" }, async (t) => {
+    it("a reset by the remote reaches the client as a reset, not a clean end", async (t) => {
       const left = await leakChecked(prog.pid, async () => {
         next = async (peer) => {
           await peer.send(pattern(1 << 20));
@@ -134,7 +138,7 @@ for (const style of PASS_STYLES) {
       t.diagnostic(describeLeftover(left));
     });
 
-    it("a reset by the client reaches the remote as a reset", { todo: "needs fix/cli" }, async (t) => {
+    it("a reset by the client reaches the remote as a reset", async (t) => {
       const left = await leakChecked(prog.pid, async () => {
         next = () => {};
         const accepted = remote.accepted();
@@ -152,7 +156,7 @@ for (const style of PASS_STYLES) {
     });
 
     for (const how of ["closes", "resets"] as const) {
-      it(`half-close then abort: the client sends its FIN, reads part of a streamed answer and ${how}: the remote connection is closed`, { todo: "needs fix/cli" }, async (t) => {
+      it(`half-close then abort: the client sends its FIN, reads part of a streamed answer and ${how}: the remote connection is closed`, UV_LOST_RESET, async (t) => {
         const left = await leakChecked(prog.pid, async () => {
           next = (peer) => { void peer.sendUntilStalled(64 << 20, 3_000).catch(() => {}); };
           for (let i = 0; i < 5; i++) {  // the leak depends on timing: try a few
@@ -191,7 +195,7 @@ for (const style of PASS_STYLES) {
     });
 
     for (const how of ["closes", "resets"] as const) {
-      it(`the mirror: the remote sends its FIN, reads part of a streamed upload and ${how}: the client is closed, its upload does not hang`, { todo: "needs fix/cli" }, async (t) => {
+      it(`the mirror: the remote sends its FIN, reads part of a streamed upload and ${how}: the client is closed, its upload does not hang`, async (t) => {
         const left = await leakChecked(prog.pid, async () => {
           next = async (peer) => { await peer.send("hello"); peer.end(); };
           const accepted = remote.accepted();
@@ -211,7 +215,7 @@ for (const style of PASS_STYLES) {
 }
 
 describe("forward command options under faults", { timeout: 60_000 }, () => {
-  it("--idle-timeout 1 closes an idle forwarded connection (both sides)", { todo: "needs fix/cli" }, async (t) => {
+  it("--idle-timeout 1 closes an idle forwarded connection (both sides)", async (t) => {
     const remote = await listenPeer();
     const prog = await startProgram("forward", { remotePort: remote.port, extraArgs: ["--idle-timeout", "1"] });
     try {
@@ -238,7 +242,7 @@ describe("forward command options under faults", { timeout: 60_000 }, () => {
 const noUlimit = nofileSkipReason();
 for (const style of PASS_STYLES) {
   describe(`forward at its descriptor limit (ulimit -n 40), ${style.name}`, { timeout: 60_000 }, () => {
-    it("no crash, no spin, every client answered once descriptors free up, the listener alive", { skip: noUlimit ?? false, todo: "needs fix/chan + fix/cli" }, async (t) => {
+    it("no crash, no spin, every client answered once descriptors free up, the listener alive", { skip: noUlimit ?? false }, async (t) => {
       const remote = await listenPeer(echoRemote);
       const prog = await startProgram("forward", { usePoll: style.usePoll, remotePort: remote.port, nofile: 40 });
       try {
