@@ -11,7 +11,10 @@
 //  - "epoll" (Linux, the default): a private epoll set watched by ONE uv_poll_t. Mask changes are
 //    one epoll_ctl each, revents are exact (POLLHUP, POLLERR), and pollNow() harvests without a
 //    libuv round trip, which lets a busy loop run several passes per turn of Node's loop.
-//  - "uv" (everywhere): one heap-allocated uv_poll_t per watched descriptor.
+//  - "uv" (everywhere): one heap-allocated uv_poll_t per watched descriptor. libuv's events are
+//    coarser (a hang-up folded into the requested events, POLLRDHUP as UV_DISCONNECT): where they
+//    may hide or invent something, poll(2) tells the exact revents, and a peer's half-close that
+//    brings nothing the watch asked for is no event (see OnWatchPoll).
 //
 // Only the check handle is referenced, and only while a wait is pending: when nothing waits,
 // nothing here keeps the process alive. A watch that fires while nothing waits is stopped (level
@@ -49,6 +52,9 @@ struct Watch {
   int revents = 0;         // POLL* readiness recorded for the next delivery
   bool queued = false;     // in state->ready
   bool suspended = false;  // in state->suspended: to restart at the next wait
+  // The peer has ended its output (POLLRDHUP, for good): libuv no longer watches UV_DISCONNECT,
+  // which would fire at every turn, and each event is checked with poll(2) instead.
+  bool rdhup = false;
 };
 
 // A descriptor that neither backend can watch (a regular file): ready, as poll(2) reports it.
@@ -160,11 +166,14 @@ bool AnyAlways(PollerState* s) {
 // ---- "uv" backend --------------------------------------------------------------------------
 
 // UV_DISCONNECT too: libuv folds a hang-up into the requested events, so a peer's shutdown is
-// where poll(2) is asked for the exact revents (POLLHUP) that poll-style passes act on.
-int ToUv(int want) {
+// where poll(2) is asked for the exact revents (POLLHUP) that poll-style passes act on. Not once
+// the peer's half-close has been seen (w->rdhup): POLLRDHUP stays set, libuv would report it at
+// every turn; from then on every event of the watch is checked with poll(2).
+int ToUv(const Watch* w) {
+  int want = w->want;
   if (want == 0) return 0;
   return ((want & POLLIN) ? UV_READABLE : 0) | ((want & POLLOUT) ? UV_WRITABLE : 0) |
-         ((want & POLLPRI) ? UV_PRIORITIZED : 0) | UV_DISCONNECT;
+         ((want & POLLPRI) ? UV_PRIORITIZED : 0) | (w->rdhup ? 0 : UV_DISCONNECT);
 }
 
 int ExactRevents(int fd) {
@@ -192,17 +201,30 @@ void Suspend(PollerState* s, Watch* w) {
   }
 }
 
+void ApplyWatch(PollerState* s, Watch* w);
+
 void OnWatchPoll(uv_poll_t* handle, int status, int events) {
   Watch* w = static_cast<Watch*>(handle->data);
   PollerState* s = w->state;
   int revents;
+  bool rewatch = false;  // the watch must drop UV_DISCONNECT (the peer's half-close)
   if (status < 0) {
     // libuv stopped the handle. Ask poll(2) what exactly is wrong (POLLERR, POLLHUP, ...).
     w->started = 0;
     revents = ExactRevents(w->fd);
     if (revents == 0) revents = POLLERR;
-  } else if (events & UV_DISCONNECT) {
-    revents = ExactRevents(w->fd) & (FromUv(w->started) | POLLERR | POLLHUP | POLLNVAL);
+  } else if ((events & UV_DISCONNECT) || w->rdhup) {
+    // Only what the watch asked for, and hang-ups and errors. A half-close alone (POLLRDHUP, with
+    // the POLLIN of the end of the stream) is none of them for a watch that does not read: it is
+    // no event. It must not be delivered as one (an empty event ends the wait: poll-style passes
+    // would spin, select-style ones would stop watching the descriptor for the rest of the pass,
+    // blind to the POLLOUT or the reset that follows), nor be reported again at every turn.
+    int exact = ExactRevents(w->fd);
+    revents = exact & (FromUv(w->started) | POLLERR | POLLHUP | POLLNVAL);
+    if ((events & UV_DISCONNECT) && !(exact & (POLLHUP | POLLERR | POLLNVAL)) && !w->rdhup) {
+      w->rdhup = true;
+      rewatch = w->started != 0;
+    }
   } else {
     revents = FromUv(events);
   }
@@ -212,13 +234,14 @@ void OnWatchPoll(uv_poll_t* handle, int status, int events) {
     Suspend(s, w);
     return;
   }
+  if (rewatch) ApplyWatch(s, w);  // restarts libuv's watch without UV_DISCONNECT
   if (!w->started) Suspend(s, w);
-  Queue(s, w, revents);
+  if (revents != 0) Queue(s, w, revents);
 }
 
 // Starts or stops libuv's watch so that it matches w->want. A failure becomes readiness.
 void ApplyWatch(PollerState* s, Watch* w) {
-  int uv = ToUv(w->want);
+  int uv = ToUv(w);
   if (uv == w->started) return;
   int err = uv ? uv_poll_start(&w->handle, uv, OnWatchPoll) : uv_poll_stop(&w->handle);
   w->started = err == 0 ? uv : 0;
