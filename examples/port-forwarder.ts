@@ -23,12 +23,21 @@
 //    other with it: nothing stays open after a half-close followed by a reset.
 //  - No descriptor for the remote side (EMFILE...) is no crash: the client's connection waits,
 //    accepting pauses, and socket() is tried again once a descriptor is free.
+//
+// TLS (asyncore/tls), either side or both: `forwarder.tls` (a context with a certificate)
+// terminates TLS in front of a plain service, `forwarder.remoteTls` originates TLS to the remote.
+// An end of stream is passed on as close_notify then a FIN; a reset is passed on without
+// close_notify (a cut stream must not look complete); a failed handshake closes that connection.
+// A TLS peer that ends with a FIN but no close_notify (Python's ssl servers, many HTTPS servers)
+// is reported in one line and passed on as an end of stream, after everything it sent: what it
+// sent is authentic, and an application protocol with framing (Content-Length) still sees a cut.
 import net from "node:net";
 import util, { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import {
   AF_INET, AF_INET6, type Address, Dispatcher, SHUT_WR, SOL_SOCKET, SO_ERROR, SO_LINGER, type Socket, type SocketMap, loop, wake,
 } from "../src/index.js";
+import { TLS_ERROR_CODES, type TLSContext, TLSDispatcher, TLSSocket } from "../src/tls.js";
 
 /** Stop reading from a side while this many bytes wait to be written to the other side. */
 export const BUFFER_LIMIT = 256 * 1024;
@@ -89,7 +98,7 @@ export function describeFailure(err: unknown): string {
  * Sender (the connection to the remote address). What it reads goes into the other side's
  * `outgoing` buffer; what is in its own `outgoing` buffer it writes to its socket.
  */
-export abstract class ForwardingChannel extends Dispatcher {
+export abstract class ForwardingChannel extends TLSDispatcher {
   /** Read from the other side, waiting to be written to this side's socket. */
   readonly outgoing = new ByteQueue();
   /** The other side of the connection (null while a Receiver waits for a descriptor). */
@@ -167,6 +176,10 @@ export abstract class ForwardingChannel extends Dispatcher {
     if (err === null && this.#reading) {
       this.inputEnded = true;
       this.#closeIfDone();
+    } else if (this.#reading && (err as { code?: unknown }).code === TLS_ERROR_CODES.TRUNCATED) {
+      this.report(`${this.describe()}: ${describeFailure(err)}; passed on as an end of stream`);
+      this.inputEnded = true;
+      this.#closeIfDone();
     } else if (err === null && this.outputEnded && !this.inputEnded && this.#pendingError() === 0) {
       // An orderly hang-up: keep reading (a channel that is not readable() is not polled, so
       // the hang-up is not reported again until there is room to read).
@@ -214,6 +227,7 @@ export abstract class ForwardingChannel extends Dispatcher {
   /** Closes this socket with a reset (RST): its peer sees ECONNRESET, not a clean end. */
   resetNow(): void {
     if (this.fileno() === null) return;
+    if (this.socket instanceof TLSSocket) this.socket.abandon();  // no close_notify before the reset
     try {
       (this.socket as Socket).setsockopt(SOL_SOCKET, SO_LINGER, LINGER_RESET);
     } catch {
@@ -269,10 +283,26 @@ export abstract class ForwardingChannel extends Dispatcher {
 /** The local side: the connection a client made to the forwarder. */
 export class Receiver extends ForwardingChannel {
   readonly map: SocketMap | undefined;
+  // Under TLS, the connection counts as established once its handshake is done.
+  #handshaking = false;
 
-  constructor(conn: Socket, map?: SocketMap) {
+  /** With `tls` (a context with a certificate), the client's connection is served under TLS. */
+  constructor(conn: Socket, map?: SocketMap, tls: TLSContext | null = null) {
     super(conn, map);
     this.map = map;
+    if (tls !== null) {
+      this.#handshaking = true;
+      this.wrap(tls, { serverSide: true });
+    }
+  }
+
+  /** A failed handshake is no established connection: the remote side is closed, not reset. */
+  override get established(): boolean {
+    return !this.#handshaking;
+  }
+
+  override handleHandshake(): void {
+    this.#handshaking = false;
   }
 
   get sender(): ForwardingChannel | null {
@@ -294,7 +324,8 @@ export class Sender extends ForwardingChannel {
   readonly remote: readonly [host: string, port: number];
   #established = false;
 
-  constructor(receiver: Receiver, remoteIp: string, remotePort: number) {
+  /** With `tls`, the connection to the remote is made under TLS, the remote host's name verified. */
+  constructor(receiver: Receiver, remoteIp: string, remotePort: number, tls: TLSContext | null = null) {
     super(null, receiver.map);
     this.receiver = receiver;
     this.remote = [remoteIp, remotePort];
@@ -302,7 +333,8 @@ export class Sender extends ForwardingChannel {
     this.other = receiver;
     receiver.other = this;
     try {
-      this.connect(this.remote);
+      if (tls === null) this.connect(this.remote);
+      else this.connect(this.remote, tls, { serverName: remoteIp });
     } catch (err) {
       this.handleError(err);  // a bad address: this connection cannot be forwarded
     }
@@ -339,6 +371,10 @@ export class Forwarder extends Dispatcher {
   report: (line: string) => void = (line) => console.error(line);
   /** The idle timeout (seconds) of each side of each forwarded connection; null: none. */
   connectionIdleTimeout: number | null = null;
+  /** A context with a certificate: clients connect under TLS, terminated here (null: plain). */
+  tls: TLSContext | null = null;
+  /** A client context: the connections to the remote are made under TLS (null: plain). */
+  remoteTls: TLSContext | null = null;
   // Receivers waiting for a descriptor for their Sender, oldest first.
   readonly #waiting: Receiver[] = [];
   #retryTimer: NodeJS.Timeout | null = null;
@@ -375,7 +411,7 @@ export class Forwarder extends Dispatcher {
   override handleAccept(): void {
     const pair = this.accept();
     if (pair === null) return;  // the client gave up before we took its connection (or no descriptor)
-    const receiver = new Receiver(pair[0], this.map);
+    const receiver = new Receiver(pair[0], this.map, this.tls);
     receiver.report = this.report;
     receiver.onClosed = this.#freed;
     receiver.idleTimeout = this.connectionIdleTimeout;
@@ -394,7 +430,7 @@ export class Forwarder extends Dispatcher {
   #forward(receiver: Receiver): boolean {
     let sender: Sender;
     try {
-      sender = new Sender(receiver, this.remoteIp, this.remotePort);
+      sender = new Sender(receiver, this.remoteIp, this.remotePort, this.remoteTls);
     } catch (err) {
       if (SHORTAGE.has((err as { code?: string }).code ?? "")) {
         const now = performance.now();
