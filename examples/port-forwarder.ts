@@ -25,7 +25,8 @@
 //    accepting pauses, and socket() is tried again once a descriptor is free.
 //
 // TLS (asyncore/tls), either side or both: `forwarder.tls` (a context with a certificate)
-// terminates TLS in front of a plain service, `forwarder.remoteTls` originates TLS to the remote.
+// terminates TLS in front of a plain service (TLSReceiver), `forwarder.remoteTls` originates TLS
+// to the remote (TLSSender).
 // An end of stream is passed on as close_notify then a FIN; a reset is passed on without
 // close_notify (a cut stream must not look complete); a failed handshake closes that connection.
 // A TLS peer that ends with a FIN but no close_notify (Python's ssl servers, many HTTPS servers)
@@ -37,7 +38,7 @@ import { pathToFileURL } from "node:url";
 import {
   AF_INET, AF_INET6, type Address, Dispatcher, SHUT_WR, SOL_SOCKET, SO_ERROR, SO_LINGER, type Socket, type SocketMap, loop, wake,
 } from "../src/index.js";
-import { TLS_ERROR_CODES, type TLSContext, TLSDispatcher, TLSSocket } from "../src/tls.js";
+import { TLS_ERROR_CODES, type TLSContext, TLSSocket, withTLS } from "../src/tls.js";
 
 /** Stop reading from a side while this many bytes wait to be written to the other side. */
 export const BUFFER_LIMIT = 256 * 1024;
@@ -98,7 +99,7 @@ export function describeFailure(err: unknown): string {
  * Sender (the connection to the remote address). What it reads goes into the other side's
  * `outgoing` buffer; what is in its own `outgoing` buffer it writes to its socket.
  */
-export abstract class ForwardingChannel extends TLSDispatcher {
+export abstract class ForwardingChannel extends Dispatcher {
   /** Read from the other side, waiting to be written to this side's socket. */
   readonly outgoing = new ByteQueue();
   /** The other side of the connection (null while a Receiver waits for a descriptor). */
@@ -283,26 +284,10 @@ export abstract class ForwardingChannel extends TLSDispatcher {
 /** The local side: the connection a client made to the forwarder. */
 export class Receiver extends ForwardingChannel {
   readonly map: SocketMap | undefined;
-  // Under TLS, the connection counts as established once its handshake is done.
-  #handshaking = false;
 
-  /** With `tls` (a context with a certificate), the client's connection is served under TLS. */
-  constructor(conn: Socket, map?: SocketMap, tls: TLSContext | null = null) {
+  constructor(conn: Socket, map?: SocketMap) {
     super(conn, map);
     this.map = map;
-    if (tls !== null) {
-      this.#handshaking = true;
-      this.wrap(tls, { serverSide: true });
-    }
-  }
-
-  /** A failed handshake is no established connection: the remote side is closed, not reset. */
-  override get established(): boolean {
-    return !this.#handshaking;
-  }
-
-  override handleHandshake(): void {
-    this.#handshaking = false;
   }
 
   get sender(): ForwardingChannel | null {
@@ -324,8 +309,7 @@ export class Sender extends ForwardingChannel {
   readonly remote: readonly [host: string, port: number];
   #established = false;
 
-  /** With `tls`, the connection to the remote is made under TLS, the remote host's name verified. */
-  constructor(receiver: Receiver, remoteIp: string, remotePort: number, tls: TLSContext | null = null) {
+  constructor(receiver: Receiver, remoteIp: string, remotePort: number) {
     super(null, receiver.map);
     this.receiver = receiver;
     this.remote = [remoteIp, remotePort];
@@ -333,8 +317,7 @@ export class Sender extends ForwardingChannel {
     this.other = receiver;
     receiver.other = this;
     try {
-      if (tls === null) this.connect(this.remote);
-      else this.connect(this.remote, tls, { serverName: remoteIp });
+      this.connect(this.remote);
     } catch (err) {
       this.handleError(err);  // a bad address: this connection cannot be forwarded
     }
@@ -355,6 +338,40 @@ export class Sender extends ForwardingChannel {
 
   override describe(): string {
     return `connection to ${formatAddress(this.remote)}`;
+  }
+}
+
+/**
+ * A Receiver under TLS (the forwarder terminates it): the client's connection handshakes first,
+ * and counts as established once that is done (a failed handshake closes the remote side, it
+ * does not reset it). The plain classes stay plain: forwarding without TLS pays nothing for it.
+ */
+export class TLSReceiver extends withTLS(Receiver) {
+  #handshaking = true;
+
+  constructor(conn: Socket, map: SocketMap | undefined, tls: TLSContext) {
+    super(conn, map);
+    this.wrap(tls, { serverSide: true });
+  }
+
+  override get established(): boolean {
+    return !this.#handshaking;
+  }
+
+  override handleHandshake(): void {
+    this.#handshaking = false;
+  }
+}
+
+/**
+ * A Sender under TLS: the connection the constructor started is wrapped before it completes, and
+ * handleConnect() (established) comes once the handshake is done; the remote's certificate is
+ * verified against `remoteIp` as a name.
+ */
+export class TLSSender extends withTLS(Sender) {
+  constructor(receiver: Receiver, remoteIp: string, remotePort: number, tls: TLSContext) {
+    super(receiver, remoteIp, remotePort);
+    if (this.fileno() !== null) this.wrap(tls, { serverName: remoteIp });
   }
 }
 
@@ -411,7 +428,7 @@ export class Forwarder extends Dispatcher {
   override handleAccept(): void {
     const pair = this.accept();
     if (pair === null) return;  // the client gave up before we took its connection (or no descriptor)
-    const receiver = new Receiver(pair[0], this.map, this.tls);
+    const receiver = this.tls === null ? new Receiver(pair[0], this.map) : new TLSReceiver(pair[0], this.map, this.tls);
     receiver.report = this.report;
     receiver.onClosed = this.#freed;
     receiver.idleTimeout = this.connectionIdleTimeout;
@@ -430,7 +447,9 @@ export class Forwarder extends Dispatcher {
   #forward(receiver: Receiver): boolean {
     let sender: Sender;
     try {
-      sender = new Sender(receiver, this.remoteIp, this.remotePort, this.remoteTls);
+      sender = this.remoteTls === null
+        ? new Sender(receiver, this.remoteIp, this.remotePort)
+        : new TLSSender(receiver, this.remoteIp, this.remotePort, this.remoteTls);
     } catch (err) {
       if (SHORTAGE.has((err as { code?: string }).code ?? "")) {
         const now = performance.now();
