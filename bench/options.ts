@@ -16,6 +16,7 @@ export interface Options {
   scaleConns: number;
   scaleServers: string[];
   forward: boolean;
+  tls: boolean;
   /** Where benchmarks.md and benchmarks.svg go; null: write nothing. */
   outDir: string | null;
   help: boolean;
@@ -37,6 +38,8 @@ export const USAGE = `npm run bench -- [options]
   --no-echo            skip the echo benchmark
   --no-scale           skip the idle-connection probe
   --no-forward         skip the port forwarder comparison
+  --no-tls             skip the TLS echo row (ours vs Node's tls)
+  --only-tls           run the TLS echo row alone (same as --no-echo --no-scale --no-forward)
   --out DIR            write benchmarks.md and benchmarks.svg to DIR (default docs)
   --no-write           print the tables only
   --help               this text
@@ -86,6 +89,7 @@ function defaults(quick: boolean): Options {
     scaleConns: 10_000,
     scaleServers: [...SCALE_SERVERS],
     forward: true,
+    tls: true,
     outDir: quick ? "bench/.work/quick" : "docs",
     help: false,
   };
@@ -130,6 +134,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     else if (arg === "--no-echo") o.echo = false;
     else if (arg === "--no-scale") o.scale = false;
     else if (arg === "--no-forward") o.forward = false;
+    else if (arg === "--no-tls") o.tls = false;
+    else if (arg === "--only-tls") o.echo = o.scale = o.forward = false;
     else if (arg === "--no-write") o.outDir = null;
     else if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");

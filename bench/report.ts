@@ -8,6 +8,7 @@ import type { Options } from "./options.js";
 import type { ScaleReport } from "./scale.js";
 import type { ChurnResult } from "./churn.js";
 import type { ServerSpec } from "./servers.js";
+import { TLS_CONNS, TLS_SERVERS, TLS_SUITE, type TlsReport } from "./tls.js";
 
 export const REFERENCE = "c-epoll";
 
@@ -24,6 +25,7 @@ export interface Results {
   scale: ScaleReport | null;
   churn: ChurnResult[] | null;
   forward: ForwardReport | null;
+  tls: TlsReport | null;
   chartFile: string | null; // the SVG's file name beside the Markdown, if written
 }
 
@@ -155,6 +157,28 @@ export function forwardTable(f: ForwardReport): Table {
   };
 }
 
+/** A row per server and size, and ours ÷ Node's tls (the goal: CPU/req at most 0.80×). */
+export function tlsTable(t: TlsReport): Table {
+  const rows: string[][] = [];
+  const sizes = [...new Set(t.cells.map((c) => c.size))];
+  for (const size of sizes) {
+    const of = (name: string): EchoSample | null => medianSample(t.cells.find((c) => c.server === name && c.size === size)?.samples ?? []);
+    const ours = of("ours-tls");
+    const node = of("node-tls");
+    for (const [name, m] of [["ours-tls", ours], ["node-tls", node]] as const) {
+      rows.push(m ? [name, sizeLabel(size), int(m.rps), mib(m.mibps), micros(m.p50), micros(m.p99), micros(m.cpuPerReq)] : [name, sizeLabel(size), "failed", DASH, DASH, DASH, DASH]);
+    }
+    if (ours && node) {
+      rows.push(["ours ÷ node-tls", sizeLabel(size), ratio(ours.rps / node.rps), DASH, ratio(ours.p50 / node.p50), ratio(ours.p99 / node.p99), ratio(ours.cpuPerReq / node.cpuPerReq)]);
+    }
+  }
+  return {
+    title: `TLS echo, TLS 1.3 ${TLS_SUITE}, ${TLS_CONNS} connections (load: tls-load.ts, Node's tls client)`,
+    headers: ["server", "size", "req/s", "MiB/s", "p50 µs", "p99 µs", "server CPU µs/req"],
+    rows,
+  };
+}
+
 /** Every failure of the run, so that none hides behind a median. */
 export function problems(r: Results): string[] {
   const out: string[] = [];
@@ -162,6 +186,7 @@ export function problems(r: Results): string[] {
   for (const s of r.scale?.results ?? []) if (s.error) out.push(`scale ${s.server}: ${s.error}`);
   for (const c of r.churn ?? []) if (c.error) out.push(`churn ${c.server}: ${c.error}`);
   for (const e of r.forward?.errors ?? []) out.push(`forwarder: ${e}`);
+  for (const c of r.tls?.cells ?? []) for (const e of c.errors) out.push(`tls ${c.server}, ${sizeLabel(c.size)}: ${e}`);
   return out;
 }
 
@@ -177,7 +202,7 @@ function quietNote(r: Results): string {
 // ---- the terminal ---------------------------------------------------------------------------
 
 export function textReport(r: Results): string {
-  const out: string[] = [`Echo benchmark — ${settings(r)}`];
+  const out: string[] = [`${r.echo ? "Echo benchmark" : "Benchmark"} — ${settings(r)}`];
   for (const s of r.skipped) out.push(`skipped ${s.name}: ${s.reason}`);
   for (const t of echoTables(r)) out.push("", t.title, renderTable(t, "text"));
   if (r.scale) {
@@ -190,6 +215,10 @@ export function textReport(r: Results): string {
   if (r.forward) {
     if (r.forward.skipped) out.push("", `Port forwarder: skipped: ${r.forward.skipped}`);
     else out.push("", renderTitle(forwardTable(r.forward)), renderTable(forwardTable(r.forward), "text"));
+  }
+  if (r.tls) {
+    if (r.tls.skipped) out.push("", `TLS echo: skipped: ${r.tls.skipped}`);
+    else out.push("", renderTitle(tlsTable(r.tls)), renderTable(tlsTable(r.tls), "text"));
   }
   const p = problems(r);
   if (p.length) out.push("", "Problems:", ...p.map((x) => `  - ${x}`));
@@ -283,6 +312,23 @@ function forwardSection(f: ForwardReport): string[] {
   ];
 }
 
+function tlsSection(t: TlsReport): string[] {
+  const lines = ["## TLS echo", ""];
+  if (t.skipped) return [...lines, `Skipped: ${t.skipped}.`];
+  return [
+    ...lines,
+    ...TLS_SERVERS.map((s) => `- \`${s.name}\`: ${s.description}`),
+    "",
+    `Both servers use the same certificate (EC P-256, made with \`openssl req\` at the start of the run) and TLS 1.3`,
+    `with ${TLS_SUITE} only. The load generator is \`bench/tls-load.ts\` on Node's \`tls\` client (echo-load.c`,
+    "speaks no TLS), pinned to the client CPU; the connections are made before the measured window, so the",
+    "figures are the record layer's cost per round trip, not the handshake's. Server CPU µs/req is the number",
+    "to compare; req/s and latency are bounded by the Node client.",
+    "",
+    renderTable(tlsTable(t), "md"),
+  ];
+}
+
 export function markdownReport(r: Results): string {
   const lines = [
     "# Benchmarks",
@@ -303,6 +349,7 @@ export function markdownReport(r: Results): string {
   if (r.scale) lines.push("", ...scaleSection(r.scale));
   if (r.churn) lines.push("", ...churnSection(r.churn));
   if (r.forward) lines.push("", ...forwardSection(r.forward));
+  if (r.tls) lines.push("", ...tlsSection(r.tls));
   const p = problems(r);
   lines.push("", "## Problems seen in this run", "", ...(p.length ? p.map((x) => `- ${x}`) : ["None."]));
   return lines.join("\n") + "\n";

@@ -1,4 +1,4 @@
-// `npm run bench`: the echo benchmark, the idle-connection probe and the port forwarder, in one
+// `npm run bench`: the echo benchmark, the idle-connection probe, the port forwarder and TLS echo, in one
 // run, with nothing but this repository. Progress goes to stderr, the tables to stdout, and the
 // report with its chart to docs/ (see bench/README.md).
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -16,6 +16,7 @@ import { quietWaitTotalMs } from "./quiet.js";
 import { markdownReport, textReport, type Results } from "./report.js";
 import { runScale } from "./scale.js";
 import { runChurn } from "./churn.js";
+import { TLS_SIZES, runTls } from "./tls.js";
 import { findUvloopPython, serverCatalog, type Paths, type ServerSpec } from "./servers.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -49,7 +50,8 @@ function estimateSeconds(o: Options, echoServers: number, scaleServers: number):
   const echo = o.echo ? echoServers * o.sizes.length * o.conns.length * o.rounds * perRun : 0;
   const scale = o.scale ? scaleServers * (5 + o.scaleConns / 2000) : 0;
   const forward = o.forward ? o.rounds * 2 * perRun : 0;
-  return echo + scale + forward + 120; // + the most the quiet checks may wait in all
+  const tls = o.tls ? o.rounds * 2 * TLS_SIZES.length * perRun : 0;
+  return echo + scale + forward + tls + 120; // + the most the quiet checks may wait in all
 }
 
 function writeDocs(o: Options, results: Results, echoServers: string[]): void {
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     scale: null,
     churn: null,
     forward: null,
+    tls: null,
     chartFile: null,
   };
   const cpus = os.cpus().length;
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
     results.churn = await runChurn(paths, scale.run, log);
   }
   if (o.forward) results.forward = await runForward(paths, o, forwardEcho, cpus, log);
+  if (o.tls) results.tls = await runTls(paths, o, cpus, log);
   results.quietWaitS = quietWaitTotalMs() / 1000;
 
   process.stdout.write(`\n${textReport(results)}\n`);

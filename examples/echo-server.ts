@@ -13,9 +13,14 @@
 // reply over 8 KiB waited ~40 ms for the client's delayed ACK. Dispatcher switches Nagle off
 // (TCP_NODELAY) on the sockets it accepts and connects (its `tcpNoDelay` field), so this one
 // does not wait.
+//
+// Under TLS (asyncore/tls): give the server a TLSContext with a certificate (its `tls` field, or
+// `asyncore echo-server --tls-cert cert.pem --tls-key key.pem`); each connection then handshakes
+// first, and one whose handshake fails is reported in one line and closed, the others go on.
 import net from "node:net";
 import { pathToFileURL } from "node:url";
 import { AF_INET, AF_INET6, type Address, Dispatcher, DispatcherWithSend, type Socket, type SocketMap, loop } from "../src/index.js";
+import { type TLSContext, withTLS } from "../src/tls.js";
 
 /** Sends back what it reads. DispatcherWithSend.send() queues what the kernel does not take at once. */
 export class EchoHandler extends DispatcherWithSend {
@@ -34,6 +39,21 @@ export class EchoHandler extends DispatcherWithSend {
   }
 }
 
+/** An EchoHandler under TLS: it echoes once the handshake is done; a failed one is one line. */
+export class TLSEchoHandler extends withTLS(EchoHandler) {
+  override handleError(err: unknown): void {
+    const why = this.closeError ?? (err instanceof Error ? err : new Error(String(err)));
+    this.print?.(`TLS connection from ${this.addr === null ? "?" : formatAddress(this.addr)} failed: ${why.message}`);
+    this.close();
+  }
+
+  override handleClose(): void {
+    // A handshake cut by the peer, or a session that ended without close_notify: said, then closed.
+    if (this.closeError !== null && (this.closeError as { code?: unknown }).code !== "ECONNRESET") this.handleError(this.closeError);
+    else super.handleClose();
+  }
+}
+
 /** Listens on host:port (port 0: any free port) and gives every connection its own EchoHandler. */
 export class EchoServer extends Dispatcher {
   /** The map the server and its handlers live in (undefined: the global socketMap). */
@@ -42,6 +62,8 @@ export class EchoServer extends Dispatcher {
   print: (line: string) => void = (line) => console.log(line);
   /** The idle timeout (seconds) each connection gets; null: none. */
   connectionIdleTimeout: number | null = null;
+  /** A context with a certificate: every connection is served under TLS (null: plain TCP). */
+  tls: TLSContext | null = null;
 
   /**
    * `backlog` is the documentation's 5 by default: enough for a demonstration, but a burst of
@@ -64,7 +86,8 @@ export class EchoServer extends Dispatcher {
 
   override handleAccepted(sock: Socket, addr: Address): void {
     this.print(`Incoming connection from ${formatAddress(addr)}`);
-    const handler = new EchoHandler(sock, this.map);
+    const handler = this.tls === null ? new EchoHandler(sock, this.map) : new TLSEchoHandler(sock, this.map);
+    if (handler instanceof TLSEchoHandler) handler.wrap(this.tls!, { serverSide: true });
     handler.print = this.print;
     handler.idleTimeout = this.connectionIdleTimeout;
   }

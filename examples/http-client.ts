@@ -3,6 +3,9 @@
 //
 // Run it:  node dist/examples/http-client.js http://127.0.0.1:8000/index.html
 //          (or: npx asyncore http-get http://127.0.0.1:8000/index.html [--include])
+//          An https:// URL is fetched over TLS (asyncore/tls): the server's certificate is
+//          verified and its name checked against the URL's host, unless the TLSContext given
+//          to the constructor says otherwise (a CA file to trust, or verify: false).
 // Writes the response body to stdout as raw bytes; a status other than 2xx, a refused connection
 // or an unknown host is reported on stderr (exit code 1).
 //
@@ -14,19 +17,22 @@
 import net from "node:net";
 import util from "node:util";
 import { pathToFileURL } from "node:url";
-import { AF_INET, AF_INET6, Dispatcher, SOL_SOCKET, SO_ERROR, type Socket, type SocketMap, loop, strerror } from "../src/index.js";
+import { AF_INET, AF_INET6, SOL_SOCKET, SO_ERROR, type Socket, type SocketMap, loop, strerror } from "../src/index.js";
+import { TLSContext, TLSDispatcher } from "../src/tls.js";
 
-/** Where an http:// URL points. */
+/** Where an http:// or https:// URL points. */
 export interface HttpTarget {
+  /** https: the request goes over TLS. */
+  secure: boolean;
   host: string;
   port: number;
   /** Path and query, as sent in the request line. */
   path: string;
-  /** The Host header: the host, with the port when it is not 80. */
+  /** The Host header: the host, with the port when it is not the scheme's (80, 443). */
   hostHeader: string;
 }
 
-/** Splits an http:// URL; throws a TypeError that says what is wrong with it. */
+/** Splits an http:// or https:// URL; throws a TypeError that says what is wrong with it. */
 export function parseHttpUrl(url: string | URL): HttpTarget {
   let parsed: URL;
   try {
@@ -34,10 +40,14 @@ export function parseHttpUrl(url: string | URL): HttpTarget {
   } catch {
     throw new TypeError(`invalid URL '${String(url)}'`);
   }
-  if (parsed.protocol !== "http:") throw new TypeError(`only http:// URLs are supported, got '${parsed.href}'`);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new TypeError(`only http:// and https:// URLs are supported, got '${parsed.href}'`);
+  }
+  const secure = parsed.protocol === "https:";
   if (parsed.hostname === "") throw new TypeError(`the URL '${parsed.href}' has no host`);
   const host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
-  return { host, port: parsed.port === "" ? 80 : Number(parsed.port), path: `${parsed.pathname}${parsed.search}`, hostHeader: parsed.host };
+  const port = parsed.port !== "" ? Number(parsed.port) : secure ? 443 : 80;
+  return { secure, host, port, path: `${parsed.pathname}${parsed.search}`, hostHeader: parsed.host };
 }
 
 /** The most header bytes accepted before the blank line that ends them. */
@@ -46,7 +56,11 @@ const MAX_HEAD = 64 * 1024;
 const MAX_CHUNK_LINE = 8 * 1024;
 const EMPTY = Buffer.alloc(0);
 
-export class HTTPClient extends Dispatcher {
+/**
+ * A TLSDispatcher: an http:// URL uses it as the plain Dispatcher it is until wrapped; an https://
+ * one connects with a TLSContext, and handleConnect() comes once the handshake is done.
+ */
+export class HTTPClient extends TLSDispatcher {
   readonly target: HttpTarget;
   /** The request still to be sent. */
   buffer: Buffer;
@@ -74,12 +88,18 @@ export class HTTPClient extends Dispatcher {
   #chunkLeft = 0;
   #chunkLine: Buffer = EMPTY;
 
-  constructor(url: string | URL, map?: SocketMap) {
+  /**
+   * `tls` is for https:// URLs (default: a context that verifies against the system's trusted
+   * certificates); the URL's host is the name sent (SNI) and checked against the certificate.
+   */
+  constructor(url: string | URL, map?: SocketMap, tls?: TLSContext) {
     super(null, map);
     this.target = parseHttpUrl(url);
     this.buffer = Buffer.from(`GET ${this.target.path} HTTP/1.0\r\nHost: ${this.target.hostHeader}\r\n\r\n`, "latin1");
     this.createSocket(net.isIPv6(this.target.host) ? AF_INET6 : AF_INET);
-    this.connect([this.target.host, this.target.port]);
+    const address: [string, number] = [this.target.host, this.target.port];
+    if (this.target.secure) this.connect(address, tls ?? new TLSContext(), { serverName: this.target.host });
+    else this.connect(address);
   }
 
   /** The body as one Buffer (when handleBody() keeps it, as it does by default). */
@@ -133,8 +153,9 @@ export class HTTPClient extends Dispatcher {
    */
   override handleClose(): void {
     const reason = this.closeError;
-    if (this.error === null && !this.complete && reason !== null && this.established) {
-      this.error = resetError(reason, `after ${this.progress()}`);
+    if (this.error === null && !this.complete && reason !== null) {
+      // Before the connection is established: a TLS handshake the server cut (its reason kept).
+      this.error = this.established ? resetError(reason, `after ${this.progress()}`) : reason;
     }
     if (this.error === null && !this.complete) this.error = this.#whatIsMissing();
     this.complete = this.error === null;

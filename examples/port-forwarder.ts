@@ -23,12 +23,22 @@
 //    other with it: nothing stays open after a half-close followed by a reset.
 //  - No descriptor for the remote side (EMFILE...) is no crash: the client's connection waits,
 //    accepting pauses, and socket() is tried again once a descriptor is free.
+//
+// TLS (asyncore/tls), either side or both: `forwarder.tls` (a context with a certificate)
+// terminates TLS in front of a plain service (TLSReceiver), `forwarder.remoteTls` originates TLS
+// to the remote (TLSSender).
+// An end of stream is passed on as close_notify then a FIN; a reset is passed on without
+// close_notify (a cut stream must not look complete); a failed handshake closes that connection.
+// A TLS peer that ends with a FIN but no close_notify (Python's ssl servers, many HTTPS servers)
+// is reported in one line and passed on as an end of stream, after everything it sent: what it
+// sent is authentic, and an application protocol with framing (Content-Length) still sees a cut.
 import net from "node:net";
 import util, { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import {
   AF_INET, AF_INET6, type Address, Dispatcher, SHUT_WR, SOL_SOCKET, SO_ERROR, SO_LINGER, type Socket, type SocketMap, loop, wake,
 } from "../src/index.js";
+import { TLS_ERROR_CODES, type TLSContext, TLSSocket, withTLS } from "../src/tls.js";
 
 /** Stop reading from a side while this many bytes wait to be written to the other side. */
 export const BUFFER_LIMIT = 256 * 1024;
@@ -167,6 +177,10 @@ export abstract class ForwardingChannel extends Dispatcher {
     if (err === null && this.#reading) {
       this.inputEnded = true;
       this.#closeIfDone();
+    } else if (this.#reading && (err as { code?: unknown }).code === TLS_ERROR_CODES.TRUNCATED) {
+      this.report(`${this.describe()}: ${describeFailure(err)}; passed on as an end of stream`);
+      this.inputEnded = true;
+      this.#closeIfDone();
     } else if (err === null && this.outputEnded && !this.inputEnded && this.#pendingError() === 0) {
       // An orderly hang-up: keep reading (a channel that is not readable() is not polled, so
       // the hang-up is not reported again until there is room to read).
@@ -214,6 +228,7 @@ export abstract class ForwardingChannel extends Dispatcher {
   /** Closes this socket with a reset (RST): its peer sees ECONNRESET, not a clean end. */
   resetNow(): void {
     if (this.fileno() === null) return;
+    if (this.socket instanceof TLSSocket) this.socket.abandon();  // no close_notify before the reset
     try {
       (this.socket as Socket).setsockopt(SOL_SOCKET, SO_LINGER, LINGER_RESET);
     } catch {
@@ -327,6 +342,40 @@ export class Sender extends ForwardingChannel {
 }
 
 /**
+ * A Receiver under TLS (the forwarder terminates it): the client's connection handshakes first,
+ * and counts as established once that is done (a failed handshake closes the remote side, it
+ * does not reset it). The plain classes stay plain: forwarding without TLS pays nothing for it.
+ */
+export class TLSReceiver extends withTLS(Receiver) {
+  #handshaking = true;
+
+  constructor(conn: Socket, map: SocketMap | undefined, tls: TLSContext) {
+    super(conn, map);
+    this.wrap(tls, { serverSide: true });
+  }
+
+  override get established(): boolean {
+    return !this.#handshaking;
+  }
+
+  override handleHandshake(): void {
+    this.#handshaking = false;
+  }
+}
+
+/**
+ * A Sender under TLS: the connection the constructor started is wrapped before it completes, and
+ * handleConnect() (established) comes once the handshake is done; the remote's certificate is
+ * verified against `remoteIp` as a name.
+ */
+export class TLSSender extends withTLS(Sender) {
+  constructor(receiver: Receiver, remoteIp: string, remotePort: number, tls: TLSContext) {
+    super(receiver, remoteIp, remotePort);
+    if (this.fileno() !== null) this.wrap(tls, { serverName: remoteIp });
+  }
+}
+
+/**
  * Listens on ip:port and forwards every connection to remoteIp:remotePort. When no socket can
  * be made for the remote side (EMFILE, ENFILE, ENOBUFS, ENOMEM), the client's connection waits,
  * accepting pauses, and socket() is tried again as soon as a forwarded connection closes (or
@@ -339,6 +388,10 @@ export class Forwarder extends Dispatcher {
   report: (line: string) => void = (line) => console.error(line);
   /** The idle timeout (seconds) of each side of each forwarded connection; null: none. */
   connectionIdleTimeout: number | null = null;
+  /** A context with a certificate: clients connect under TLS, terminated here (null: plain). */
+  tls: TLSContext | null = null;
+  /** A client context: the connections to the remote are made under TLS (null: plain). */
+  remoteTls: TLSContext | null = null;
   // Receivers waiting for a descriptor for their Sender, oldest first.
   readonly #waiting: Receiver[] = [];
   #retryTimer: NodeJS.Timeout | null = null;
@@ -375,7 +428,7 @@ export class Forwarder extends Dispatcher {
   override handleAccept(): void {
     const pair = this.accept();
     if (pair === null) return;  // the client gave up before we took its connection (or no descriptor)
-    const receiver = new Receiver(pair[0], this.map);
+    const receiver = this.tls === null ? new Receiver(pair[0], this.map) : new TLSReceiver(pair[0], this.map, this.tls);
     receiver.report = this.report;
     receiver.onClosed = this.#freed;
     receiver.idleTimeout = this.connectionIdleTimeout;
@@ -394,7 +447,9 @@ export class Forwarder extends Dispatcher {
   #forward(receiver: Receiver): boolean {
     let sender: Sender;
     try {
-      sender = new Sender(receiver, this.remoteIp, this.remotePort);
+      sender = this.remoteTls === null
+        ? new Sender(receiver, this.remoteIp, this.remotePort)
+        : new TLSSender(receiver, this.remoteIp, this.remotePort, this.remoteTls);
     } catch (err) {
       if (SHORTAGE.has((err as { code?: string }).code ?? "")) {
         const now = performance.now();

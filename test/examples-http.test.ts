@@ -133,9 +133,10 @@ for (const mode of POLLERS) {
 }
 
 test("parseHttpUrl: host, port, path, Host header; other schemes and bad URLs are refused", () => {
-  assert.deepEqual(parseHttpUrl("http://example.org/a/b?c=d"), { host: "example.org", port: 80, path: "/a/b?c=d", hostHeader: "example.org" });
-  assert.deepEqual(parseHttpUrl("http://127.0.0.1:8080"), { host: "127.0.0.1", port: 8080, path: "/", hostHeader: "127.0.0.1:8080" });
-  assert.deepEqual(parseHttpUrl("http://[::1]:81/x"), { host: "::1", port: 81, path: "/x", hostHeader: "[::1]:81" });
-  assert.throws(() => parseHttpUrl("https://example.org/"), { name: "TypeError", message: /only http:\/\/ URLs/ });
+  assert.deepEqual(parseHttpUrl("http://example.org/a/b?c=d"), { secure: false, host: "example.org", port: 80, path: "/a/b?c=d", hostHeader: "example.org" });
+  assert.deepEqual(parseHttpUrl("http://127.0.0.1:8080"), { secure: false, host: "127.0.0.1", port: 8080, path: "/", hostHeader: "127.0.0.1:8080" });
+  assert.deepEqual(parseHttpUrl("http://[::1]:81/x"), { secure: false, host: "::1", port: 81, path: "/x", hostHeader: "[::1]:81" });
+  assert.deepEqual(parseHttpUrl("https://example.org/x"), { secure: true, host: "example.org", port: 443, path: "/x", hostHeader: "example.org" });
+  assert.throws(() => parseHttpUrl("ftp://example.org/"), { name: "TypeError", message: /only http:\/\/ and https:\/\/ URLs/ });
   assert.throws(() => parseHttpUrl("example.org"), { name: "TypeError", message: /invalid URL 'example.org'/ });
 });

@@ -3,7 +3,8 @@
 //
 //   node dist/bench/servers/asyncore-chat-echo.js PORT
 import { AsyncChat } from "../../src/asynchat.js";
-import { Dispatcher, loop, Socket, type Address } from "../../src/index.js";
+import { loop, Socket } from "../../src/index.js";
+import { Listener } from "./listener.js";
 
 class LineEcho extends AsyncChat {
   private chunks: Buffer[] = [];
@@ -26,19 +27,5 @@ class LineEcho extends AsyncChat {
 
 const NEWLINE = Buffer.from("\n");
 
-class LineEchoServer extends Dispatcher {
-  constructor(host: string, port: number) {
-    super();
-    this.createSocket();
-    this.setReuseAddr();
-    this.bind([host, port]);
-    this.listen(1024);
-  }
-
-  override handleAccepted(sock: Socket, _addr: Address): void {
-    new LineEcho(sock);
-  }
-}
-
-new LineEchoServer("127.0.0.1", Number(process.argv[2]));
+new Listener(Number(process.argv[2]), (sock) => new LineEcho(sock));
 await loop();

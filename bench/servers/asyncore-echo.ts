@@ -4,7 +4,8 @@
 //   node dist/bench/servers/asyncore-echo.js PORT [--poll]
 //
 // --poll runs the loop with { usePoll: true } (poll-style passes instead of select-style ones).
-import { Dispatcher, DispatcherWithSend, loop, Socket, type Address } from "../../src/index.js";
+import { DispatcherWithSend, loop } from "../../src/index.js";
+import { Listener } from "./listener.js";
 
 class EchoHandler extends DispatcherWithSend {
   override handleRead(): void {
@@ -13,21 +14,7 @@ class EchoHandler extends DispatcherWithSend {
   }
 }
 
-class EchoServer extends Dispatcher {
-  constructor(host: string, port: number) {
-    super();
-    this.createSocket();
-    this.setReuseAddr();
-    this.bind([host, port]);
-    this.listen(1024); // the same backlog as every other server here
-  }
-
-  override handleAccepted(sock: Socket, _addr: Address): void {
-    new EchoHandler(sock);
-  }
-}
-
 const port = Number(process.argv[2]);
 const usePoll = process.argv.includes("--poll");
-new EchoServer("127.0.0.1", port);
+new Listener(port, (sock) => new EchoHandler(sock));
 await loop({ usePoll });

@@ -1,9 +1,11 @@
 // asyncore http-get URL: the documentation's HTTP client (examples/http-client.ts). The body goes
 // to stdout as raw bytes while it arrives; --include writes the status line and headers first.
+// An https:// URL goes over TLS, verified unless --insecure (--ca FILE: what to trust).
 import { closeAll, loop } from "../index.js";
 import { HTTPClient, parseHttpUrl } from "../../examples/http-client.js";
 import { describeError } from "./report.js";
 import { closeAllOnSignals } from "./signals.js";
+import { CLIENT_TLS, clientTls, clientTlsHelp } from "./tls-options.js";
 import { type Command, CommandError, UsageError, parse, parseCount } from "./usage.js";
 
 /** Writes the response to stdout as it comes, once the status says it is a success. */
@@ -25,21 +27,27 @@ class StdoutHTTPClient extends HTTPClient {
 
 export const httpGet: Command = {
   name: "http-get",
-  summary: "fetch an http:// URL with HTTP/1.0 and write the body to stdout",
-  help: `Usage: asyncore http-get URL [--include] [--timeout SECONDS]
+  summary: "fetch an http:// or https:// URL with HTTP/1.0 and write the body to stdout",
+  help: `Usage: asyncore http-get URL [--include] [--timeout SECONDS] [--ca FILE | --insecure]
 
 Runs the HTTP client of the asyncore documentation: sends "GET path HTTP/1.0" with a Host
-header to the URL's host and port (default 80) and writes the response body to stdout, byte
-for byte: never more than its Content-Length, and a chunked body without its framing. A status
-other than 2xx, a refused connection, an unknown host, a body cut short (a reset, a close before
-Content-Length or the last chunk) or the --timeout is reported in one line on stderr, with exit
+header to the URL's host and port (default 80, 443 for https) and writes the response body to
+stdout, byte for byte: never more than its Content-Length, and a chunked body without its
+framing. An https:// URL is fetched over TLS (1.2 at least): the server's certificate must be
+signed by a trusted certificate (the system's, or --ca FILE's) and name the URL's host. A status
+other than 2xx, a refused connection, an unknown host, a certificate that fails verification
+("certificate verify failed: self-signed certificate"), a failed handshake, a body cut short (a
+reset, a close before Content-Length or the last chunk, a TLS stream cut without close_notify
+where the length was not known) or the --timeout is reported in one line on stderr, with exit
 code 1. SIGINT (Ctrl-C) stops it with exit code 130, SIGTERM with 143.
 
 Options:
-  -i, --include        write the status line and the headers before the body
-  --timeout SECONDS    give up when the whole request (connecting, sending, the complete
-                       response) is not done within SECONDS (default 30, at most 86400)
-  -h, --help           show this help
+  -i, --include            write the status line and the headers before the body
+  --timeout SECONDS        give up when the whole request (connecting, the TLS handshake,
+                           sending, the complete response) is not done within SECONDS
+                           (default 30, at most 86400)
+${clientTlsHelp("the server")}
+  -h, --help               show this help
 `,
   async run(args) {
     const { values, positionals } = parse("http-get", {
@@ -47,6 +55,7 @@ Options:
       options: {
         include: { type: "boolean", short: "i", default: false },
         timeout: { type: "string", default: "30" },
+        ...CLIENT_TLS,
       },
       allowPositionals: true,
     });
@@ -59,9 +68,10 @@ Options:
       throw new UsageError((err as Error).message, "http-get");
     }
     const timeout = parseCount("http-get", "--timeout", values.timeout!, 1, 86400);
+    const tls = clientTls("http-get", values, parseHttpUrl(url).secure, "https:// URLs");
 
     const signals = closeAllOnSignals("client");
-    const client = new StdoutHTTPClient(url);
+    const client = new StdoutHTTPClient(url, undefined, tls ?? undefined);
     client.include = values.include!;
     const where = `${client.target.host}:${client.target.port}`;
     // A reader that goes away (| head) ends the download quietly, as SIGPIPE ends other tools.

@@ -3,6 +3,7 @@
 // the kernel only ever sees records. Each call makes at most one record's worth of progress per
 // OpenSSL call and never blocks.
 import os from "node:os";
+import { SHUT_RD } from "../constants.js";
 import { EAGAIN, EBADF, closedError, systemError } from "../errors.js";
 import { type NativeTLSConnection, binding } from "../native.js";
 import { Socket, checkBytes, checkInt, kBuffered, kTryRecv, kTrySend, kTrySendv } from "../socket.js";
@@ -194,6 +195,28 @@ export class TLSSocket extends Socket {
   /** A TLS session cannot be carried over to another owner of the descriptor. */
   override detach(): number {
     throw new Error("a TLS socket cannot be detached");
+  }
+
+  /**
+   * Half-close: for SHUT_WR and SHUT_RDWR, close_notify goes first (when the session is intact),
+   * so that the peer reads a clean end rather than a truncated stream; then the TCP shutdown.
+   * Reading goes on after SHUT_WR (TLS 1.3 peers keep writing; a TLS 1.2 peer may answer at once).
+   */
+  override shutdown(how: number): void {
+    const conn = this.#conn;
+    if (how !== SHUT_RD && conn !== null && this.#secure && this.failure === null && !this.#closeSent && this.fileno() >= 0) {
+      this.#closeSent = true;
+      conn.shutdown();
+    }
+    super.shutdown(how);
+  }
+
+  /**
+   * Drops the session without close_notify: a following close() then looks like a cut stream to
+   * the peer, which is what passing a reset on needs (a close_notify would say "complete").
+   */
+  abandon(): void {
+    this.#closeSent = true;
   }
 
   /**
