@@ -31,6 +31,8 @@ const ACCEPT_RESOURCE: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBU
 // listener drained until it would block meets EAGAIN on most readable events.
 const ACCEPT_IGNORED_ERRNO: ReadonlySet<number> = errnoSet(ACCEPT_IGNORED);
 const ACCEPT_RESOURCE_ERRNO: ReadonlySet<number> = errnoSet(ACCEPT_RESOURCE);
+/** Connections the default handleAccept() takes per readable event: a burst is drained in few passes, others still get their turn. */
+const ACCEPT_BATCH = 16;
 const ACCEPT_BACKOFF_MIN_MS = 10;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
 // Resource errors less than this apart are one burst (one log line), even with accepts between them.
@@ -555,9 +557,18 @@ export class Dispatcher implements Channel {
     this.logInfo("unhandled connect event", "warning");
   }
 
+  /**
+   * Takes the pending connections (up to 16 per event, so that a burst costs few passes and the
+   * other channels still get theirs) and gives each to handleAccepted(); stops when none is
+   * left, accepting pauses, or a handler stopped the listener.
+   */
   handleAccept(): void {
-    const pair = this.accept();
-    if (pair !== null) this.handleAccepted(pair[0], pair[1]);
+    for (let i = 0; i < ACCEPT_BATCH; i++) {
+      const pair = this.accept();
+      if (pair === null) return;
+      this.handleAccepted(pair[0], pair[1]);
+      if (!this.accepting || this.socket === null || this.socket.fileno() < 0) return;
+    }
   }
 
   handleAccepted(sock: Socket, _addr: Address): void {
