@@ -4,9 +4,9 @@
 // collectIncomingData() / foundTerminator(); output is a queue of byte strings and producers sent
 // as the socket takes them. The behaviour follows Python 3.11's asynchat.py; where it differs,
 // the comment next to the code says why (docs/asynchat.md lists the differences).
-import { type SocketMap, PollState, kPollState, wake } from "./loop.js";
+import { type SocketMap, PollState, flushAtPassEnd, inPass, kFlush, kPollState, wake } from "./loop.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, checkHighWater } from "./dispatcher.js";
-import { type Socket, checkBytes } from "./socket.js";
+import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
 
 /** What ends a unit of input: a string (encoded with `encoding`), bytes, a byte count, or null (none). */
 export type Terminator = string | Uint8Array | number | null;
@@ -17,6 +17,10 @@ export interface Producer {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Output pushed during a pass past this size is sent without waiting for the pass to end. */
+const MAX_DEFERRED = 256 * 1024;
+/** Queued byte strings one gather-write takes at most (Linux's IOV_MAX is 1024). */
+const MAX_GATHER = 64;
 
 function sizeOf(entry: unknown): number {
   return entry instanceof Uint8Array ? entry.length : 0;
@@ -57,6 +61,11 @@ export class ProducerFifo {
   /** The first entry; only meaningful when length > 0. */
   first(): Uint8Array | Producer | null {
     return this.#items[this.#head] as Uint8Array | Producer | null;
+  }
+
+  /** The entry `i` places from the first; only meaningful when i < length. */
+  at(i: number): Uint8Array | Producer | null {
+    return this.#items[this.#head + i] as Uint8Array | Producer | null;
   }
 
   setFirst(entry: Uint8Array | Producer | null): void {
@@ -169,6 +178,10 @@ export class AsyncChat extends Dispatcher {
   #highWater = DEFAULT_OUTPUT_HIGH_WATER;
   // The peer ended its input while output was queued: handleClose() once the queue is sent.
   #inputEnded = false;
+  // push() in a pass queues, and the pass end sends the pass's output in one gather-write.
+  _flushPending = false;
+  // Reused for the gather-write's list of buffers.
+  #gather: Uint8Array[] = [];
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map);
@@ -210,7 +223,20 @@ export class AsyncChat extends Dispatcher {
     return PollState.WriteOnly;
   }
 
+  /** Output pushed during this pass is sent first, as push() would have sent it at once. */
   override close(): void {
+    if (this._flushPending) {
+      this._flushPending = false;
+      // Only bytes pushed this pass are owed here: a close mark or producer waits for no close().
+      const first = this._producerFifo.length > 0 ? this._producerFifo.first() : null;
+      if (this.socket !== null && this.socket.fileno() >= 0 && first instanceof Uint8Array && first.length > 0) {
+        try {
+          this.#sendFirst();
+        } catch {
+          // closing anyway: what the kernel did not take is dropped, as Python's close() drops the queue
+        }
+      }
+    }
     this.#inputEnded = false;
     super.close();
   }
@@ -397,7 +423,10 @@ export class AsyncChat extends Dispatcher {
     this.close();
   }
 
-  /** Queues `data` (split into acOutBufferSize pieces) and sends what the socket takes now. */
+  /**
+   * Queues `data` (split into acOutBufferSize pieces) and sends what the socket takes: at once
+   * from outside a pass, when the pass ends from inside one (a pass's pushes become one system call).
+   */
   push(data: Uint8Array): void {
     checkBytes(data);
     const size = this.#outSize();
@@ -406,8 +435,30 @@ export class AsyncChat extends Dispatcher {
     } else {
       this._producerFifo.push(data);
     }
+    if (inPass() && this._producerFifo.bytes <= MAX_DEFERRED) {
+      if (!this._flushPending) {
+        this._flushPending = true;
+        flushAtPassEnd(this);
+      }
+      if (this._producerFifo.bytes > this.#highWater) this._pollHint = true;
+      return;
+    }
     this.initiateSend();
     this.#wakeIfQueued();
+  }
+
+  [kFlush](): boolean {
+    if (!this._flushPending) return true;
+    if (this.socket === null || this.socket.fileno() < 0) {
+      this._flushPending = false;
+      return true;
+    }
+    // More input is already buffered: the next pass (which will not wait) answers it too, and
+    // both answers go out together.
+    if (this.socket[kBuffered]() > 0 && this._producerFifo.bytes < MAX_DEFERRED && !this._holdsInput()) return false;
+    this._flushPending = false;
+    this.initiateSend();
+    return true;
   }
 
   /** Queues a producer (or bytes): its more() is called as the socket can take data. */
@@ -427,8 +478,10 @@ export class AsyncChat extends Dispatcher {
     return true;
   }
 
+  // Output the pass end will send is not counted: asking the kernel for writability on its behalf
+  // would cost a system call each pass to change the mask, and the pass end sends it anyway.
   override writable(): boolean {
-    return this._producerFifo.length > 0 || !this.connected;
+    return (this._producerFifo.length > 0 && !this._flushPending) || !this.connected;
   }
 
   /** Closes the channel once everything queued before this call has been sent. */
@@ -470,6 +523,13 @@ export class AsyncChat extends Dispatcher {
         continue;
       }
       const size = this.#outSize();
+      // Several queued byte strings go out in one gather-write, unless send() is a subclass's
+      // own (then each piece goes through it, as in Python).
+      const sock = this.socket;
+      if (fifo.length > 1 && sock instanceof Socket && this.send === Dispatcher.prototype.send && first.length <= size) {
+        this.#sendGathered(sock, size);
+        return;
+      }
       const data = first.length > size ? first.subarray(0, size) : first;
       let sent: number;
       try {
@@ -485,6 +545,46 @@ export class AsyncChat extends Dispatcher {
         else fifo.shift();
       }
       return;
+    }
+  }
+
+  // The leading byte strings of the queue (up to a producer or a close mark, MAX_GATHER of them
+  // and about acOutBufferSize bytes past the first) in one sendmsg; what was sent leaves the queue.
+  #sendGathered(sock: Socket, size: number): void {
+    const fifo = this._producerFifo;
+    const list = this.#gather;
+    let bytes = 0;
+    let n = 0;
+    while (n < fifo.length && n < MAX_GATHER && bytes < size) {
+      const entry = fifo.at(n);
+      if (!(entry instanceof Uint8Array)) break;
+      if (entry.length > 0) {
+        list.push(entry);
+        bytes += entry.length;
+      }
+      n++;
+    }
+    let sent: number;
+    try {
+      sent = this._sent(sock[kTrySendv](list, list.length));
+    } catch (err) {
+      list.length = 0;
+      if (!isSystemError(err)) throw err;
+      this.handleError(err);
+      return;
+    }
+    const first = list[0];
+    list.length = 0;
+    // The channel may have closed in the send (a disconnect): its queue is then moot.
+    if (sent <= 0 || fifo.length === 0 || fifo.first() !== first) return;
+    for (let i = 0; i < n && fifo.length > 0; i++) {
+      const entry = fifo.first() as Uint8Array;
+      if (sent < entry.length) {
+        if (sent > 0) fifo.setFirst(entry.subarray(sent));
+        return;
+      }
+      sent -= entry.length;
+      fifo.shift();
     }
   }
 

@@ -9,7 +9,8 @@ import {
 } from "./errors.js";
 import { type Channel, type SocketMap, PollState, flushAtPassEnd, inPass, kFlush, kPollState, socketMap, wake } from "./loop.js";
 import {
-  type Transport, Socket, checkBytes, checkInt, isReceived, kBuffered, kConnectNative, kTryRecv, kTrySend, kTrySendv,
+  type Transport, Socket, checkBytes, checkInt, isReceived, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend,
+  kTrySendv,
 } from "./socket.js";
 import { compactTraceback } from "./traceback.js";
 import type { NativeAddress } from "./native.js";
@@ -26,11 +27,24 @@ const ACCEPT_IGNORED: ReadonlySet<string> = new Set([
 ]);
 // accept() errors that mean "no resources now": the listener pauses and retries with back-off.
 const ACCEPT_RESOURCE: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+// The same as raw results (-errno): accept() tests these before building any Error, since a
+// listener drained until it would block meets EAGAIN on most readable events.
+const ACCEPT_IGNORED_ERRNO: ReadonlySet<number> = errnoSet(ACCEPT_IGNORED);
+const ACCEPT_RESOURCE_ERRNO: ReadonlySet<number> = errnoSet(ACCEPT_RESOURCE);
+/** Connections the default handleAccept() takes per readable event: a burst is drained in few passes, others still get their turn. */
+const ACCEPT_BATCH = 16;
 const ACCEPT_BACKOFF_MIN_MS = 10;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
 // Resource errors less than this apart are one burst (one log line), even with accepts between them.
 const ACCEPT_BURST_GAP_MS = 5000;
 const TCP_INFO = process.platform === "linux" ? 11 : -1;
+
+function errnoSet(codes: ReadonlySet<string>): ReadonlySet<number> {
+  const errno = os.constants.errno as Record<string, number | undefined>;
+  const out = new Set<number>();
+  for (const code of codes) if (errno[code] !== undefined) out.add(-errno[code]!);
+  return out;
+}
 
 /** A listener's accept back-off: its current delay (0: none), the timer that ends the pause, the last error's time. */
 interface AcceptPause {
@@ -264,13 +278,35 @@ export class Dispatcher implements Channel {
    */
   accept(): [Socket, Address] | null {
     const sock = this.#sock("accept");
-    let pair: [Socket, Address];
+    // A socket whose accept() was replaced (wrapped or mocked, as Python code may do) is asked
+    // through it; otherwise the raw result, so that would-block builds no Error.
+    const r = sock.accept === Socket.prototype.accept ? sock[kTryAccept]() : this.#acceptVia(sock);
+    if (r === null) return null;
+    if (typeof r === "number") {
+      if (ACCEPT_IGNORED_ERRNO.has(r)) {
+        if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
+        return null;
+      }
+      const err = systemError(r, "accept");
+      if (ACCEPT_RESOURCE_ERRNO.has(r)) {
+        this.#pauseAccepting(sock, err);
+        return null;
+      }
+      throw err;
+    }
+    if (this._acceptPause !== null) this._acceptPause.backoff = 0;
+    this.#noDelay(r[0]);
+    return r;
+  }
+
+  // accept() through a replaced Socket.accept: its errors sorted by code, as for raw results.
+  #acceptVia(sock: Socket): [Socket, Address] | null {
     try {
-      pair = sock.accept();
+      return sock.accept();
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
       if (ACCEPT_IGNORED.has(code)) {
-        if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
+        if (this._acceptPause !== null) this._acceptPause.backoff = 0;
         return null;
       }
       if (ACCEPT_RESOURCE.has(code)) {
@@ -279,9 +315,6 @@ export class Dispatcher implements Channel {
       }
       throw err;
     }
-    if (this._acceptPause !== null) this._acceptPause.backoff = 0;
-    this.#noDelay(pair[0]);
-    return pair;
   }
 
   #pauseAccepting(sock: Socket, err: Error): void {
@@ -329,7 +362,10 @@ export class Dispatcher implements Channel {
     throw err;
   }
 
-  /** At most `bufferSize` bytes; an empty Buffer at end of stream, after handleClose(). */
+  /**
+   * At most `bufferSize` bytes; an empty Buffer at end of stream (after handleClose()), or when
+   * nothing has arrived yet (would block: the channel stays open).
+   */
   recv(bufferSize: number): Buffer {
     checkInt(bufferSize, "bufferSize");
     const t = this.#transport("recv");
@@ -339,6 +375,9 @@ export class Dispatcher implements Channel {
       if (r.length === 0 && bufferSize > 0) this._endOfInput();  // a closed connection reads as empty
       return r;
     }
+    // Nothing there yet (a spurious wake-up): empty, without handleClose(), and no Error built,
+    // as send() gives 0. A caller tells it from the end of input by `connected`.
+    if (isWouldBlock(r)) return EMPTY;
     const err = systemError(r, "recv");
     if (DISCONNECTED.has(err.code)) {
       this._closeFor(err);
@@ -518,9 +557,18 @@ export class Dispatcher implements Channel {
     this.logInfo("unhandled connect event", "warning");
   }
 
+  /**
+   * Takes the pending connections (up to 16 per event, so that a burst costs few passes and the
+   * other channels still get theirs) and gives each to handleAccepted(); stops when none is
+   * left, accepting pauses, or a handler stopped the listener.
+   */
   handleAccept(): void {
-    const pair = this.accept();
-    if (pair !== null) this.handleAccepted(pair[0], pair[1]);
+    for (let i = 0; i < ACCEPT_BATCH; i++) {
+      const pair = this.accept();
+      if (pair === null) return;
+      this.handleAccepted(pair[0], pair[1]);
+      if (!this.accepting || this.socket === null || this.socket.fileno() < 0) return;
+    }
   }
 
   handleAccepted(sock: Socket, _addr: Address): void {

@@ -14,6 +14,8 @@ export const kTryRecv = Symbol("asyncore.tryRecv");
 export const kTrySendv = Symbol("asyncore.trySendv");
 /** Internal: bytes read ahead of the application and not yet handed out. */
 export const kBuffered = Symbol("asyncore.buffered");
+/** Internal: accept() that returns -errno instead of throwing (a listener's would-block is routine). */
+export const kTryAccept = Symbol("asyncore.tryAccept");
 /** Internal: connect to an already resolved native address; 0 or a positive errno. */
 export const kConnectNative = Symbol("asyncore.connectNative");
 
@@ -119,8 +121,14 @@ export class Socket implements Transport {
 
   /** A connection and its peer's address; throws code EAGAIN when none is pending. */
   accept(): [Socket, Address] {
-    const r = binding.accept(this.#open("accept"));
+    const r = this[kTryAccept]();
     if (typeof r === "number") throw systemError(r, "accept");
+    return r;
+  }
+
+  [kTryAccept](): [Socket, Address] | number {
+    const r = binding.accept(this.#open("accept"));
+    if (typeof r === "number") return r;
     return [new Socket(this.family, this.type, this.proto, r[0]), fromRawAddress(r[1])];
   }
 
