@@ -129,8 +129,10 @@ describe("asyncore echo-server --tls-cert against openssl s_client", { skip: ope
     assert.equal(plain.code, 1, plain.stderr);
     await proc.waitFor(/TLS connection from 127\.0\.0\.1:\d+ failed: TLS handshake failed/, "stdout");
     for (let round = 0; round < 2; round++) {
+      // -nocommands: s_client takes a read from stdin that starts with Q, R, k or K as a command
+      // (Q quits at once), and these lines are random base64.
       const client = start("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "localhost", "-CAfile", c.certFile,
-        "-verify_return_error", "-quiet", "-no_ign_eof"], { keepStdin: true, timeoutMs: 20_000 });
+        "-verify_return_error", "-quiet", "-no_ign_eof", "-nocommands"], { keepStdin: true, timeoutMs: 20_000 });
       const lines = Array.from({ length: 50 }, () => crypto.randomBytes(60).toString("base64"));
       client.child.stdin!.write(lines.map((l) => `${l}\n`).join(""));
       await client.waitForCount(/\n/, lines.length, "stdout");

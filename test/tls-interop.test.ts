@@ -78,7 +78,7 @@ for (const mode of POLLERS) {
       }
       const server = new Closing(new TLSContext({ cert: c.cert, key: c.key }), map);
       const proc = start("openssl", ["s_client", "-connect", `127.0.0.1:${server.port}`, "-CAfile", c.certFile, "-servername", "localhost",
-        "-verify_hostname", "localhost", "-verify_return_error", "-quiet"], { input: payload, timeoutMs: 25_000 });
+        "-verify_hostname", "localhost", "-verify_return_error", "-quiet", "-nocommands"], { input: payload, timeoutMs: 25_000 });
       let exited = false;
       void proc.exited.then(() => { exited = true; });
       await runUntil(map, mode.usePoll, () => exited, 25_000);
