@@ -19,18 +19,15 @@ import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchI
 const EMPTY = Buffer.alloc(0);
 const EIO = os.constants.errno.EIO;
 
-// accept() errors that belong to one pending connection (it is gone, or the network refused it):
-// the listener goes on. Linux passes a new connection's network errors on as accept() errors.
-const ACCEPT_IGNORED: ReadonlySet<string> = new Set([
+const ERRNO = os.constants.errno as Record<string, number | undefined>;
+// accept() errors (-errno) that belong to one pending connection (it is gone, or the network
+// refused it): the listener goes on. Linux passes a new connection's network errors on as accept() errors.
+const ACCEPT_IGNORED = errnoSet([
   "EAGAIN", "EWOULDBLOCK", "ECONNABORTED", "EINTR", "EPROTO", "EPERM", "ENETDOWN", "ENOPROTOOPT", "EHOSTDOWN",
   "ENONET", "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH", "ETIMEDOUT",
 ]);
 // accept() errors that mean "no resources now": the listener pauses and retries with back-off.
-const ACCEPT_RESOURCE: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
-// The same as raw results (-errno): accept() tests these before building any Error, since a
-// listener drained until it would block meets EAGAIN on most readable events.
-const ACCEPT_IGNORED_ERRNO: ReadonlySet<number> = errnoSet(ACCEPT_IGNORED);
-const ACCEPT_RESOURCE_ERRNO: ReadonlySet<number> = errnoSet(ACCEPT_RESOURCE);
+const ACCEPT_RESOURCE = errnoSet(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 /** Connections the default handleAccept() takes per readable event: a burst is drained in few passes, others still get their turn. */
 const ACCEPT_BATCH = 16;
 const ACCEPT_BACKOFF_MIN_MS = 10;
@@ -39,11 +36,8 @@ const ACCEPT_BACKOFF_MAX_MS = 1000;
 const ACCEPT_BURST_GAP_MS = 5000;
 const TCP_INFO = process.platform === "linux" ? 11 : -1;
 
-function errnoSet(codes: ReadonlySet<string>): ReadonlySet<number> {
-  const errno = os.constants.errno as Record<string, number | undefined>;
-  const out = new Set<number>();
-  for (const code of codes) if (errno[code] !== undefined) out.add(-errno[code]!);
-  return out;
+function errnoSet(codes: readonly string[]): ReadonlySet<number> {
+  return new Set(codes.filter((code) => ERRNO[code] !== undefined).map((code) => -ERRNO[code]!));
 }
 
 /** A listener's accept back-off: its current delay (0: none), the timer that ends the pause, the last error's time. */
@@ -278,43 +272,38 @@ export class Dispatcher implements Channel {
    */
   accept(): [Socket, Address] | null {
     const sock = this.#sock("accept");
-    // A socket whose accept() was replaced (wrapped or mocked, as Python code may do) is asked
-    // through it; otherwise the raw result, so that would-block builds no Error.
-    const r = sock.accept === Socket.prototype.accept ? sock[kTryAccept]() : this.#acceptVia(sock);
-    if (r === null) return null;
-    if (typeof r === "number") {
-      if (ACCEPT_IGNORED_ERRNO.has(r)) {
-        if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
-        return null;
+    let pair: [Socket, Address];
+    if (sock.accept === Socket.prototype.accept) {
+      // The raw result: would-block (most readable events end with it) builds no Error.
+      const r = sock[kTryAccept]();
+      if (typeof r === "number") return this.#acceptFailed(sock, r, null);
+      pair = r;
+    } else {
+      // accept() replaced (wrapped or mocked, as Python code may do): its errors, sorted the same way.
+      try {
+        pair = sock.accept();
+      } catch (err) {
+        const errno = ERRNO[(err as { code?: string }).code ?? ""];
+        return this.#acceptFailed(sock, errno === undefined ? 0 : -errno, err);
       }
-      const err = systemError(r, "accept");
-      if (ACCEPT_RESOURCE_ERRNO.has(r)) {
-        this.#pauseAccepting(sock, err);
-        return null;
-      }
-      throw err;
     }
     if (this._acceptPause !== null) this._acceptPause.backoff = 0;
-    this.#noDelay(r[0]);
-    return r;
+    this.#noDelay(pair[0]);
+    return pair;
   }
 
-  // accept() through a replaced Socket.accept: its errors sorted by code, as for raw results.
-  #acceptVia(sock: Socket): [Socket, Address] | null {
-    try {
-      return sock.accept();
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? "";
-      if (ACCEPT_IGNORED.has(code)) {
-        if (this._acceptPause !== null) this._acceptPause.backoff = 0;
-        return null;
-      }
-      if (ACCEPT_RESOURCE.has(code)) {
-        this.#pauseAccepting(sock, err as Error);
-        return null;
-      }
-      throw err;
+  // A failed accept (-errno; `thrown` when a replaced accept() threw it): null, or the error thrown.
+  #acceptFailed(sock: Socket, errno: number, thrown: unknown): null {
+    if (ACCEPT_IGNORED.has(errno)) {
+      if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
+      return null;
     }
+    const err = thrown ?? systemError(errno, "accept");
+    if (ACCEPT_RESOURCE.has(errno)) {
+      this.#pauseAccepting(sock, err as Error);
+      return null;
+    }
+    throw err;
   }
 
   #pauseAccepting(sock: Socket, err: Error): void {
