@@ -159,6 +159,7 @@ function checkFd(fd: number): void {
   // A key that is no descriptor would reach the poller (and watch some other fd): refuse it, as select() does.
   if (typeof fd !== "number") throw new TypeError(`socket map keys must be file descriptors, got ${typeof fd}`);
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`socket map key ${fd} is not a file descriptor`);
+  if (fd < indexByFd.length) return;  // within the tables already: below the limit
   // Tables indexed by fd never grow past the descriptor limit: the poller knows it (RLIMIT_NOFILE).
   try {
     poller.checkFd(fd);
