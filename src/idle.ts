@@ -56,18 +56,9 @@ export function touchIdle(rec: IdleRecord): void {
   rec.last = now();
 }
 
-// The parts of the ETIMEDOUT error, made once: building a system error's text is slow (~30 µs),
-// and 10,000 channels can time out in the same pass.
-let timedOut: { code: string; errno: number; text: string } | null = null;
-
 /** handleTimeout()'s default: closeError is an ETIMEDOUT error, then handleClose(). */
 export function closeOnTimeout(ch: IdleChannel): void {
-  timedOut ??= (({ code, errno, message }) => ({ code, errno, text: message }))(systemError(os.constants.errno.ETIMEDOUT, "idle"));
-  const seconds = ch._idle === null ? null : ch._idle.ms / 1000;
-  const err = new Error(seconds === null ? timedOut.text : `${timedOut.text} (no activity for ${seconds} s)`) as Error & { code: string; errno: number; syscall: string };
-  err.code = timedOut.code;
-  err.errno = timedOut.errno;
-  err.syscall = "idle";
-  (ch as { closeError?: Error | null }).closeError = err;
+  const detail = ch._idle === null ? undefined : `(no activity for ${ch._idle.ms / 1000} s)`;
+  (ch as { closeError?: Error | null }).closeError = systemError(os.constants.errno.ETIMEDOUT, "idle", detail);
   ch.handleClose();
 }
