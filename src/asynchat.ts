@@ -4,8 +4,8 @@
 // collectIncomingData() / foundTerminator(); output is a queue of byte strings and producers sent
 // as the socket takes them. The behaviour follows Python 3.11's asynchat.py; where it differs,
 // the comment next to the code says why (docs/asynchat.md lists the differences).
-import { type SocketMap, PollState, flushAtPassEnd, inPass, kFlush, kPollState, wake } from "./loop.js";
-import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, checkHighWater } from "./dispatcher.js";
+import { type SocketMap, flushAtPassEnd, inPass, kFlush, wake } from "./loop.js";
+import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, MAX_DEFERRED, checkHighWater } from "./dispatcher.js";
 import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
 
 /** What ends a unit of input: a string (encoded with `encoding`), bytes, a byte count, or null (none). */
@@ -17,8 +17,6 @@ export interface Producer {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Output pushed during a pass past this size is sent without waiting for the pass to end. */
-const MAX_DEFERRED = 256 * 1024;
 /** Queued byte strings one gather-write takes at most (Linux's IOV_MAX is 1024). */
 const MAX_GATHER = 64;
 
@@ -212,15 +210,8 @@ export class AsyncChat extends Dispatcher {
   }
 
   /** True while input is held back: output above the bound, or the input ended. */
-  _holdsInput(): boolean {
+  override _holdsInput(): boolean {
     return this.#inputEnded || this._producerFifo.bytes > this.#highWater;
-  }
-
-  override [kPollState](): PollState {
-    const state = super[kPollState]();
-    if (state === PollState.Hold || state === PollState.ReadyNow || !this._holdsInput()) return state;
-    this._pollHint = true;  // ask again next pass
-    return PollState.WriteOnly;
   }
 
   /** Output pushed during this pass is sent first, as push() would have sent it at once. */

@@ -249,9 +249,16 @@ export class Dispatcher implements Channel {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
     if (this._acceptPause?.timer != null) return PollState.Hold;
+    // Output above its bound, or waiting to close: polled for writing only (the hint stays set).
+    if (this._holdsInput()) return PollState.WriteOnly;
     if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
     this._pollHint = false;
     return PollState.Normal;
+  }
+
+  /** Internal: true while the channel holds its input back (channels with an output queue say when). */
+  _holdsInput(): boolean {
+    return false;
   }
 
   #noDelay(sock: Socket): void {
@@ -592,8 +599,8 @@ function waitingConnections(sock: Socket): number | null {
   }
 }
 
-/** Deferred output past this size is sent without waiting for the pass to end. */
-const MAX_DEFERRED = 256 * 1024;
+/** Deferred output past this size is sent without waiting for the pass to end (DispatcherWithSend, AsyncChat). */
+export const MAX_DEFERRED = 256 * 1024;
 
 /** A Dispatcher whose send() queues what the kernel does not take at once. */
 export class DispatcherWithSend extends Dispatcher {
@@ -644,15 +651,8 @@ export class DispatcherWithSend extends Dispatcher {
   }
 
   /** True while input is held back: output above the bound, or the channel waits to close. */
-  _holdsInput(): boolean {
+  override _holdsInput(): boolean {
     return this._afterOutput !== null || this._queued > this.#highWater;
-  }
-
-  override [kPollState](): PollState {
-    const state = super[kPollState]();
-    if (state === PollState.Hold || state === PollState.ReadyNow || !this._holdsInput()) return state;
-    this._pollHint = true;  // ask again next pass
-    return PollState.WriteOnly;
   }
 
   // After a send: the queue is empty and the channel was waiting for that.
