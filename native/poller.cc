@@ -81,6 +81,7 @@ struct PollerState {
   // across JavaScript (which may detach the array and free its memory).
   int32_t* events_data = nullptr;
   size_t events_capacity = 0;     // in pairs
+  bool events_replaced = false;   // EventsArray() made a new array (JavaScript must fetch it)
   napi_async_context context = nullptr;
   napi_async_cleanup_hook_handle cleanup = nullptr;
   int closing = 0;               // handles whose close callback is still due (teardown)
@@ -467,6 +468,7 @@ napi_value EventsArray(PollerState* s, size_t pairs) {
   }
   if (s->events != nullptr) napi_delete_reference(env, s->events);
   s->events = ref;
+  s->events_replaced = true;
   s->events_data = static_cast<int32_t*>(data);
   s->events_capacity = cap;
   return arr;
@@ -619,16 +621,20 @@ Napi::Value Wait(const Napi::CallbackInfo& info) {
 }
 
 // pollNow(changes, nchanges): applies the changes and returns how many [fd, revents] pairs are
-// ready right now, written into the events array last handed to the callback ("epoll" only;
-// -1 on the "uv" backend, whose readiness only comes with a turn of libuv's loop).
+// ready right now, written into the events array ("epoll" only; -1 on the "uv" backend, whose
+// readiness only comes with a turn of libuv's loop). Normally that is the array JavaScript already
+// holds; when it had to be replaced (grown, or detached), the result is -(count + 2) and events()
+// gives the new one: no second call on every busy pass to ask for an array that rarely changes.
 Napi::Value PollNow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PollerState* s = LiveState(info);
   CheckReady(info, s);
   ApplyChanges(info, s, 0);
   if (s->backend != Backend::kEpoll) return Napi::Number::New(env, -1);
+  s->events_replaced = false;
   if (EventsArray(s, Pending(s)) == nullptr) throw Napi::Error::New(env, "poller: cannot make the events array");
-  return Napi::Number::New(env, static_cast<double>(Harvest(s)));
+  double n = static_cast<double>(Harvest(s));
+  return Napi::Number::New(env, s->events_replaced ? -(n + 2) : n);
 }
 
 // wake(): ends the pending wait at the next turn, as if its timeout had expired.

@@ -15,7 +15,7 @@ export interface NativePoller {
   init(callback: (count: number, events: Int32Array) => void): string;
   /** Applies `nchanges` [fd, POLL* mask] pairs from `changes`, then waits (ms; < 0 without limit). */
   wait(timeoutMs: number, changes: Int32Array, nchanges: number): void;
-  /** Applies the changes; the number of pairs ready now (in the last events array), or -1 on the "uv" backend. */
+  /** Applies the changes; the number of pairs ready now (in the events array), -(count + 2) when that array was replaced (fetch it with events()), or -1 on the "uv" backend. */
   pollNow(changes: Int32Array, nchanges: number): number;
   /** Ends a pending wait at the next libuv turn. */
   wake(): void;

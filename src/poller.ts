@@ -25,6 +25,9 @@ export const backend: string = binding.poller.init((count, harvested) => {
   forgetInvalid(count);
   deliver?.(count, harvested);
 });
+// The array pollNow() writes into from the start (a pass can find readiness before any harvest
+// was delivered); pollNow() says when it is replaced.
+events = binding.poller.events();
 
 /**
  * Throws RangeError for a number that no descriptor can have (beyond RLIMIT_NOFILE and not open):
@@ -82,12 +85,13 @@ export const canPollNow = backend === "epoll";
  * `currentEvents()`; -1 where the backend cannot tell without a turn of Node's loop.
  */
 export function pollNow(): number {
-  const n = binding.poller.pollNow(changes, nchanges);
+  let n = binding.poller.pollNow(changes, nchanges);
   nchanges = 0;
-  if (n > 0) {
-    events = binding.poller.events();  // the array may have been replaced (grown, or detached by someone)
-    forgetInvalid(n);
+  if (n <= -2) {  // the array was replaced (grown, or detached by someone): take the new one
+    n = -2 - n;
+    events = binding.poller.events();
   }
+  if (n > 0) forgetInvalid(n);
   return n;
 }
 
