@@ -110,6 +110,43 @@ export interface NativeTLSConnection {
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const load = require("node-gyp-build") as (dir: string) => unknown;
+const nodeGypBuild = require("node-gyp-build") as { path(dir: string): string };
 
-export const binding = load(root) as NativeBinding;
+/** How to get an addon where there is none, or none that loads: the same fix either way. */
+const FIX = "run `npm rebuild asyncore` to compile it (needs a C++ compiler, make and python3)";
+
+/**
+ * The addon: a local build/ (from source) first, else the prebuilt one shipped in prebuilds/ for this
+ * platform. Either failure becomes one sentence that says what is missing and how to fix it, instead
+ * of node-gyp-build's list of tags or the dynamic loader's text alone (its first line is kept).
+ */
+function loadBinding(): NativeBinding {
+  let file: string;
+  try {
+    file = nodeGypBuild.path(root);
+  } catch {
+    const where = `${process.platform}-${process.arch}`;
+    throw addonError(
+      "ERR_ASYNCORE_ADDON_MISSING",
+      `asyncore: its native addon is missing (no prebuilt one for ${where} in prebuilds/, no build/ from source); ${FIX}.`,
+    );
+  }
+  try {
+    return require(file) as NativeBinding;
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    const shown = file.startsWith(root + path.sep) ? path.relative(root, file) : file;
+    throw addonError(
+      "ERR_ASYNCORE_ADDON_LOAD",
+      `asyncore: its native addon ${shown} does not load on this system (${reason}); ${FIX}.`,
+    );
+  }
+}
+
+function addonError(code: string, message: string): Error & { code: string } {
+  const err = new Error(message) as Error & { code: string };
+  err.code = code;
+  return err;
+}
+
+export const binding = loadBinding();

@@ -2,17 +2,11 @@
 // The `asyncore` command: the documentation's example programs, runnable from a shell.
 //   asyncore <command> [options]      asyncore <command> --help      asyncore --help
 // Exit codes: 0 success, 1 failure while running, 2 bad usage (one line on stderr).
+// Only the command table and usage.ts load up front: the commands (and report.ts) import the library,
+// which loads the native addon, so `--help` and `--version` work even where the addon is missing.
 import fs from "node:fs";
-import { chatClient } from "./chat-client.js";
-import { chatServer } from "./chat-server.js";
-import { echoClient } from "./echo-client.js";
-import { echoServer } from "./echo-server.js";
-import { forward } from "./forward.js";
-import { httpGet } from "./http-get.js";
-import { describeError, logToStderr } from "./report.js";
-import { type Command, CommandError, UsageError, wantsHelp } from "./usage.js";
-
-const COMMANDS: readonly Command[] = [echoServer, echoClient, httpGet, forward, chatServer, chatClient];
+import { COMMANDS } from "./commands.js";
+import { CommandError, UsageError, wantsHelp } from "./usage.js";
 
 function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -39,9 +33,9 @@ async function main(argv: string[]): Promise<number> {
   if (first === undefined) throw new UsageError("missing command", null);
   if (first === "--help" || first === "-h" || first === "help") {
     const named = first === "help" ? rest[0] : undefined;
-    const command = named === undefined ? undefined : COMMANDS.find((c) => c.name === named);
-    if (named !== undefined && command === undefined) throw new UsageError(`unknown command '${named}'`, null);
-    process.stdout.write(command?.help ?? globalHelp());
+    const entry = named === undefined ? undefined : COMMANDS.find((c) => c.name === named);
+    if (named !== undefined && entry === undefined) throw new UsageError(`unknown command '${named}'`, null);
+    process.stdout.write(entry === undefined ? globalHelp() : (await entry.load()).help);
     return 0;
   }
   if (first === "--version" || first === "-V") {
@@ -49,12 +43,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (first.startsWith("-")) throw new UsageError(`unknown option '${first}'`, null);
-  const command = COMMANDS.find((c) => c.name === first);
-  if (command === undefined) throw new UsageError(`unknown command '${first}'`, null);
+  const entry = COMMANDS.find((c) => c.name === first);
+  if (entry === undefined) throw new UsageError(`unknown command '${first}'`, null);
+  const command = await entry.load();
   if (wantsHelp(rest)) {
     process.stdout.write(command.help);
     return 0;
   }
+  const { describeError, logToStderr } = await import("./report.js");
   logToStderr(command.name);
   try {
     return await command.run(rest);
@@ -65,6 +61,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** One line for an error that escaped: the addon's own sentence as it is, anything else described. */
+async function describeFailure(err: unknown): Promise<string> {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && code.startsWith("ERR_ASYNCORE_ADDON_")) return (err as Error).message;
+  const { describeError } = await import("./report.js");
+  return `asyncore: ${describeError(err)}`;
+}
+
 function fail(line: string, code: number): void {
   process.stderr.write(`${line.replace(/\s*\n\s*/g, " ")}\n`);
   process.exitCode = code;
@@ -72,14 +76,14 @@ function fail(line: string, code: number): void {
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
-  (err: unknown) => {
+  async (err: unknown) => {
     if (err instanceof UsageError) {
       fail(`asyncore: ${err.message} (see 'asyncore ${err.command === null ? "" : `${err.command} `}--help')`, 2);
     } else if (err instanceof CommandError) {
       const command = process.argv[2] ?? "";
       fail(`asyncore: ${command}: ${err.message}`, 1);
     } else {
-      fail(`asyncore: ${describeError(err)}`, 1);
+      fail(await describeFailure(err), 1);
     }
   },
 );
