@@ -5,7 +5,10 @@
 # which node-gyp-build prefers) is left as it is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
+# Inside the repository (node_modules/.cache), on its file system: prebuildify moves the result into
+# prebuilds/ with a rename, which fails across file systems (a /tmp of its own).
+mkdir -p "$root/node_modules/.cache"
+work=$(mktemp -d "$root/node_modules/.cache/asyncore-prebuild.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp -r "$root/binding.gyp" "$root/package.json" "$root/native" "$work/"
 ln -s "$root/node_modules" "$work/node_modules"
