@@ -73,8 +73,20 @@ describe("the packed tarball, installed with --ignore-scripts", { timeout: PACK_
       "README.md", "LICENSE", "CHANGELOG.md", "docs/api.md"]) {
       assert.ok(fs.existsSync(path.join(pkgDir, shipped)), `${shipped} is in the package`);
     }
-    for (const absent of ["tsconfig.json", "dist/test", "test", "bench", "node_modules", ".ci"]) {
+    for (const absent of ["tsconfig.json", "dist/test", "dist/bench", "test", "bench/run.ts", "scripts", "node_modules", ".ci"]) {
       assert.equal(fs.existsSync(path.join(pkgDir, absent)), false, `${absent} is not in the package`);
+    }
+  });
+
+  test("every relative link in the shipped README and docs/ leads to a file in the package", () => {
+    const pages = ["README.md", ...fs.readdirSync(path.join(pkgDir, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+    for (const page of pages) {
+      const text = fs.readFileSync(path.join(pkgDir, page), "utf8");
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:|^#/.test(target!)) continue;  // absolute links, anchors in the page
+        const file = path.resolve(path.dirname(path.join(pkgDir, page)), target!.replace(/#.*$/, ""));
+        assert.ok(fs.existsSync(file), `${page} links to ${target}, which is not in the package (add it to "files" or link it absolutely)`);
+      }
     }
   });
 
