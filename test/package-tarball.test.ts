@@ -1,7 +1,8 @@
 // The package as a user installs it: `npm pack` of this checkout installed with --ignore-scripts
 // into a fresh project (no compiler runs, so the addon must come from the tarball's prebuilds/),
 // then imported (ES module and CommonJS require) for an echo round trip, and its `asyncore` command
-// run; and the same package without any addon: one clear sentence on import, --help still works.
+// run; and the same package without any addon (one clear sentence on import, --help still works)
+// or with one the system cannot load (the same fix, with the loader's reason).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -164,5 +165,20 @@ describe("the packed tarball, installed with --ignore-scripts", { timeout: PACK_
       assert.equal(run.stdout, "");
       assert.equal(run.stderr, `${SENTENCE}\n`);
     });
+  });
+
+  test("a prebuilt addon the system cannot load: one sentence with the loader's reason and the fix", { timeout: 30_000 }, async () => {
+    const broken = path.join(tmpDir(), "consumer-with-broken-addon");
+    fs.cpSync(project, broken, { recursive: true, verbatimSymlinks: true });
+    const dir = path.join(broken, "node_modules", "asyncore", "prebuilds", `${process.platform}-${process.arch}`);
+    for (const file of fs.readdirSync(dir)) fs.writeFileSync(path.join(dir, file), "not a shared object\n");
+    fs.writeFileSync(path.join(broken, "import.mjs"),
+      `import("asyncore").then(() => console.log("loaded"), (err) => console.log(JSON.stringify({ code: err.code, message: err.message })));\n`);
+    const r = await node(broken, ["import.mjs"]);
+    assert.equal(r.code, 0, r.stderr);
+    const { code, message } = JSON.parse(r.stdout) as { code: string; message: string };
+    assert.equal(code, "ERR_ASYNCORE_ADDON_LOAD");
+    assert.match(message, /^asyncore: its native addon prebuilds\/\S+\.node does not load on this system \(.+\); run `npm rebuild asyncore` to compile it \(needs a C\+\+ compiler, make and python3\)\.$/);
+    assert.equal(message.split("\n").length, 1, "one line");
   });
 });
