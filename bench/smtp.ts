@@ -85,6 +85,7 @@ class Server(smtpd.SMTPServer):
     def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
         print('message from %s:%d: <%s> -> %s, %d bytes' % (peer[0], peer[1], mailfrom, ', '.join('<%s>' % r for r in rcpttos), len(data)))
 server = Server(('127.0.0.1', 0), None)
+server.listen(128)  # smtpd listens with a backlog of 5: 20 clients connecting at once would overflow it
 print('smtpd listening on 127.0.0.1:%d' % server.socket.getsockname()[1], file=sys.stderr, flush=True)
 asyncore.loop()
 `;
