@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { POLLERS } from "./helpers/pollers.js";
 import { connected, startSmtp } from "./smtp-session.js";
-import { unstuff } from "../src/smtp/channel.js";
+import { SmtpChannel, unstuff } from "../src/smtp/channel.js";
 
 const EHLO_REPLY = "250-test.example\r\n250-SIZE 33554432\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 HELP";
 const SUPPORTED = "Supported commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY";
@@ -237,6 +237,31 @@ for (const mode of POLLERS) {
     }
     assert.equal(smtp.logged.length, 1);
     assert.match(smtp.logged[0]!, /^error: the message handler failed: Error: disk on fire/);
+  });
+
+  test(`channelClass: a subclass adds a command and changes one, as smtpd's channel_class, ${mode.name}`, { timeout: 20_000 }, async () => {
+    const smtp = startSmtp(mode);
+    smtp.server.channelClass = class extends SmtpChannel {
+      smtpXPING(arg: string | null): void {
+        this.reply(`250 pong ${arg ?? ""}`.trimEnd());
+      }
+      override smtpVRFY(): void {
+        this.reply("502 VRFY disabled");
+      }
+    };
+    const client = await connected(smtp.port);
+    try {
+      assert.equal(await client.command("xping"), "250 pong");
+      assert.equal(await client.command("XPING a b"), "250 pong a b");
+      assert.equal(await client.command("VRFY a@b"), "502 VRFY disabled");
+      assert.equal(await client.command("CLOSE"), "500 Error: command \"CLOSE\" not recognized");
+      assert.equal(smtp.server.sessions.size, 1);
+      client.close();
+      await client.ended;
+    } finally {
+      await smtp.stop();
+    }
+    assert.equal(smtp.server.sessions.size, 0);
   });
 
   test(`an idle session gets 421 and is closed, ${mode.name}`, { timeout: 20_000 }, async () => {

@@ -42,6 +42,8 @@ export interface SmtpChannelOptions {
   /** The largest message in bytes as sent (advertised as SIZE); 0: no limit. */
   dataSizeLimit: number;
   onMessage: MessageHandler;
+  /** Called once the session has closed (the server forgets it). */
+  onClose?: (channel: SmtpChannel) => void;
 }
 
 /** smtpd's default message limit: 32 MiB. */
@@ -146,12 +148,13 @@ export class SmtpChannel extends AsyncChat {
       this.reply("500 Error: line too long");
       return;
     }
-    const handler = COMMANDS.get(command);
-    if (handler === undefined) {
+    // As smtpd's getattr(self, "smtp_" + command): a subclass adds a command with a method.
+    const handler = /^[A-Z]+$/.test(command) ? (this as unknown as Record<string, unknown>)[`smtp${command}`] : undefined;
+    if (typeof handler !== "function") {
       this.reply(`500 Error: command "${printable(command)}" not recognized`);
       return;
     }
-    handler.call(this, arg);
+    (handler as (arg: string | null) => void).call(this, arg);
   }
 
   /** The end of the lead-in step, or the end-of-data mark. */
@@ -199,13 +202,14 @@ export class SmtpChannel extends AsyncChat {
     this.reply(typeof status === "string" && status !== "" ? status : "250 OK");
   }
 
-  // The commands (smtpd's smtp_* methods); `arg` is null when the line has no space.
+  // The commands: smtpd's smtp_* methods, smtpHELO for smtp_HELO. `arg` is the rest of the line,
+  // trimmed; null when the line has no space.
 
-  helo(arg: string | null): void {
+  smtpHELO(arg: string | null): void {
     if (this.#greet("HELO", arg)) this.reply(`250 ${this.options.hostname}`);
   }
 
-  ehlo(arg: string | null): void {
+  smtpEHLO(arg: string | null): void {
     if (!this.#greet("EHLO", arg)) return;
     this.extendedSmtp = true;
     const lines = [this.options.hostname];
@@ -231,17 +235,17 @@ export class SmtpChannel extends AsyncChat {
     return true;
   }
 
-  noop(arg: string | null): void {
+  smtpNOOP(arg: string | null): void {
     this.reply(arg ? "501 Syntax: NOOP" : "250 OK");
   }
 
-  quit(): void {
+  smtpQUIT(): void {
     this.reply("221 Bye");
     this.#state = "quit";
     this.closeWhenDone();
   }
 
-  rset(arg: string | null): void {
+  smtpRSET(arg: string | null): void {
     if (arg) {
       this.reply("501 Syntax: RSET");
       return;
@@ -250,17 +254,17 @@ export class SmtpChannel extends AsyncChat {
     this.reply("250 OK");
   }
 
-  vrfy(arg: string | null): void {
+  smtpVRFY(arg: string | null): void {
     if (!arg) this.reply("501 Syntax: VRFY <address>");
     else if (parsePath(arg) !== null) this.reply("252 Cannot VRFY user, but will accept message and attempt delivery");
     else this.reply(`502 Could not VRFY ${printable(arg)}`);
   }
 
-  expn(): void {
+  smtpEXPN(): void {
     this.reply("502 EXPN not implemented");
   }
 
-  help(arg: string | null): void {
+  smtpHELP(arg: string | null): void {
     if (!arg) {
       this.reply(`250 Supported commands: ${SUPPORTED}`);
       return;
@@ -274,7 +278,7 @@ export class SmtpChannel extends AsyncChat {
     this.reply(text === undefined ? `501 Supported commands: ${SUPPORTED}` : `250 Syntax: ${text}`);
   }
 
-  mail(arg: string | null): void {
+  smtpMAIL(arg: string | null): void {
     if (!this.seenGreeting) {
       this.reply("503 Error: send HELO first");
       return;
@@ -323,7 +327,7 @@ export class SmtpChannel extends AsyncChat {
     this.reply("250 OK");
   }
 
-  rcpt(arg: string | null): void {
+  smtpRCPT(arg: string | null): void {
     if (!this.seenGreeting) {
       this.reply("503 Error: send HELO first");
       return;
@@ -354,7 +358,7 @@ export class SmtpChannel extends AsyncChat {
     this.reply("250 OK");
   }
 
-  data(arg: string | null): void {
+  smtpDATA(arg: string | null): void {
     if (!this.seenGreeting) {
       this.reply("503 Error: send HELO first");
       return;
@@ -375,6 +379,12 @@ export class SmtpChannel extends AsyncChat {
     this.reply("354 End data with <CR><LF>.<CR><LF>");
   }
 
+  override close(): void {
+    const open = this.fileno() !== null;
+    super.close();
+    if (open) this.options.onClose?.(this);
+  }
+
   /** Idle too long: a 421 reply, then the connection closes (at once, the second time). */
   override handleTimeout(): void {
     if (this.#timedOut) {
@@ -388,12 +398,6 @@ export class SmtpChannel extends AsyncChat {
   }
 }
 
-const COMMANDS = new Map<string, (this: SmtpChannel, arg: string | null) => void>([
-  ["HELO", SmtpChannel.prototype.helo], ["EHLO", SmtpChannel.prototype.ehlo], ["NOOP", SmtpChannel.prototype.noop],
-  ["QUIT", SmtpChannel.prototype.quit], ["RSET", SmtpChannel.prototype.rset], ["VRFY", SmtpChannel.prototype.vrfy],
-  ["EXPN", SmtpChannel.prototype.expn], ["HELP", SmtpChannel.prototype.help], ["MAIL", SmtpChannel.prototype.mail],
-  ["RCPT", SmtpChannel.prototype.rcpt], ["DATA", SmtpChannel.prototype.data],
-]);
 
 function splitOptions(rest: string): string[] {
   return rest === "" ? [] : rest.toUpperCase().split(/\s+/);

@@ -10,7 +10,7 @@ import { type SocketMap } from "../loop.js";
 import { type Socket } from "../socket.js";
 import { DATA_SIZE_DEFAULT, type MessageHandler, SmtpChannel } from "./channel.js";
 
-export { COMMAND_SIZE_LIMIT, DATA_SIZE_DEFAULT, type MessageHandler, SmtpChannel, type SmtpMessage } from "./channel.js";
+export { COMMAND_SIZE_LIMIT, DATA_SIZE_DEFAULT, type MessageHandler, SmtpChannel, type SmtpChannelOptions, type SmtpMessage } from "./channel.js";
 
 export interface SmtpServerOptions {
   /** Called with each received message (see MessageHandler). */
@@ -34,6 +34,8 @@ export class SmtpServer extends Dispatcher {
   readonly hostname: string;
   /** The idle timeout (seconds) each session gets; null: none. */
   connectionIdleTimeout: number | null;
+  /** The class of the sessions (smtpd's channel_class): a subclass of SmtpChannel adds or changes commands. */
+  channelClass: typeof SmtpChannel = SmtpChannel;
   /** Called with each received message; may be replaced at any time. */
   onMessage: MessageHandler;
 
@@ -63,7 +65,12 @@ export class SmtpServer extends Dispatcher {
   }
 
   override handleAccepted(sock: Socket, addr: Address): void {
-    const session = new SessionChannel(sock, addr, this);
+    const session = new this.channelClass(sock, addr, {
+      hostname: this.hostname,
+      dataSizeLimit: this.dataSizeLimit,
+      onMessage: (m) => this.onMessage(m),
+      onClose: (s) => this.sessions.delete(s),
+    }, this._map);
     if (session.fileno() === null) return;
     session.idleTimeout = this.connectionIdleTimeout;
     this.sessions.add(session);
@@ -74,24 +81,5 @@ export class SmtpServer extends Dispatcher {
     super.close();
     for (const session of [...this.sessions]) session.close();
   }
-
-  /** Internal: a session ended. */
-  _forget(session: SmtpChannel): void {
-    this.sessions.delete(session);
-  }
 }
 
-/** A session that leaves its server's set when it closes. */
-class SessionChannel extends SmtpChannel {
-  readonly #server: SmtpServer;
-
-  constructor(sock: Socket, addr: Address, server: SmtpServer) {
-    super(sock, addr, { hostname: server.hostname, dataSizeLimit: server.dataSizeLimit, onMessage: (m) => server.onMessage(m) }, server._map);
-    this.#server = server;
-  }
-
-  override close(): void {
-    super.close();
-    this.#server._forget(this);
-  }
-}
