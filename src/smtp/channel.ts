@@ -199,7 +199,8 @@ export class SmtpChannel extends AsyncChat {
       this.logInfo(`the message handler failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`, "error");
       status = "451 Requested action aborted: error in processing";
     }
-    this.reply(typeof status === "string" && status !== "" ? status : "250 OK");
+    // A reply of the handler's own is one line: a line break in it would forge further replies.
+    this.reply(typeof status === "string" && status !== "" ? status.replace(/[\r\n]+/g, " ") : "250 OK");
   }
 
   // The commands: smtpd's smtp_* methods, smtpHELO for smtp_HELO. `arg` is the rest of the line,
@@ -278,25 +279,35 @@ export class SmtpChannel extends AsyncChat {
     this.reply(text === undefined ? `501 Supported commands: ${SUPPORTED}` : `250 Syntax: ${text}`);
   }
 
-  smtpMAIL(arg: string | null): void {
-    if (!this.seenGreeting) {
-      this.reply("503 Error: send HELO first");
-      return;
-    }
-    const syntaxError = `501 ${MAIL_SYNTAX}${this.extendedSmtp ? EXTENDED : ""}`;
-    const path = arg === null ? null : parsePath(stripKeyword("FROM:", arg));
-    if (path === null || (!this.extendedSmtp && path.rest !== "")) {
+  /** True once HELO/EHLO was seen; else a 503 reply. */
+  #greeted(): boolean {
+    if (!this.seenGreeting) this.reply("503 Error: send HELO first");
+    return Boolean(this.seenGreeting);
+  }
+
+  /**
+   * The path and parameters after "FROM:" or "TO:", or null after a 501 reply (no path, a
+   * malformed parameter, parameters without EHLO, or the null path where it is not allowed).
+   */
+  #pathArgument(keyword: string, syntax: string, arg: string | null, nullPath: boolean) {
+    const syntaxError = `501 ${syntax}${this.extendedSmtp ? EXTENDED : ""}`;
+    const path = arg === null ? null : parsePath(stripKeyword(keyword, arg));
+    const options = path === null ? [] : splitOptions(path.rest);
+    const params = path === null ? null : parseParams(options);
+    if (path === null || params === null || (!nullPath && path.address === "<>") || (!this.extendedSmtp && options.length > 0)) {
       this.reply(syntaxError);
-      return;
+      return null;
     }
+    return { address: path.address, options, params, syntaxError };
+  }
+
+  smtpMAIL(arg: string | null): void {
+    if (!this.#greeted()) return;
+    const parsed = this.#pathArgument("FROM:", MAIL_SYNTAX, arg, true);
+    if (parsed === null) return;
+    const { options, params, syntaxError } = parsed;
     if (this.mailFrom !== null) {
       this.reply("503 Error: nested MAIL command");
-      return;
-    }
-    const options = splitOptions(path.rest);
-    const params = parseParams(options);
-    if (params === null) {
-      this.reply(syntaxError);
       return;
     }
     const body = params.get("BODY") ?? "7BIT";
@@ -323,46 +334,30 @@ export class SmtpChannel extends AsyncChat {
       return;
     }
     this.mailOptions = options;
-    this.mailFrom = path.address;
+    this.mailFrom = parsed.address;
     this.reply("250 OK");
   }
 
   smtpRCPT(arg: string | null): void {
-    if (!this.seenGreeting) {
-      this.reply("503 Error: send HELO first");
-      return;
-    }
+    if (!this.#greeted()) return;
     if (this.mailFrom === null) {
       this.reply("503 Error: need MAIL command");
       return;
     }
-    const syntaxError = `501 ${RCPT_SYNTAX}${this.extendedSmtp ? EXTENDED : ""}`;
-    const path = arg === null ? null : parsePath(stripKeyword("TO:", arg));
     // The null path is a sender only (smtpd took "<>" as a recipient too).
-    if (path === null || path.address === "<>" || (!this.extendedSmtp && path.rest !== "")) {
-      this.reply(syntaxError);
-      return;
-    }
-    const options = splitOptions(path.rest);
-    const params = parseParams(options);
-    if (params === null) {
-      this.reply(syntaxError);
-      return;
-    }
-    if (params.size > 0) {
+    const parsed = this.#pathArgument("TO:", RCPT_SYNTAX, arg, false);
+    if (parsed === null) return;
+    if (parsed.params.size > 0) {
       this.reply("555 RCPT TO parameters not recognized or not implemented");
       return;
     }
-    this.rcptOptions = options;
-    this.rcptTos.push(path.address);
+    this.rcptOptions = parsed.options;
+    this.rcptTos.push(parsed.address);
     this.reply("250 OK");
   }
 
   smtpDATA(arg: string | null): void {
-    if (!this.seenGreeting) {
-      this.reply("503 Error: send HELO first");
-      return;
-    }
+    if (!this.#greeted()) return;
     if (this.rcptTos.length === 0) {
       this.reply("503 Error: need RCPT command");
       return;
