@@ -191,6 +191,21 @@ for (const mode of POLLERS) {
     assert.equal(smtp.messages[1]!.data.toString("latin1"), "Subject: two\r\n\r\n\xe9t\xe9\r\n");
   });
 
+  test(`pipelined: 100,000 commands in one write all get their reply, in order, ${mode.name}`, { timeout: 60_000 }, async () => {
+    const smtp = startSmtp(mode);
+    const client = await connected(smtp.port);
+    const count = 100_000;
+    client.send(Buffer.from(Array.from({ length: count }, (_, i) => (i % 2 ? "NOOP\r\n" : "NOOP x\r\n")).join(""), "latin1"));
+    try {
+      const replies = await client.replies(count);
+      assert.ok(replies.every((r, i) => r === (i % 2 ? "250 OK" : "501 Syntax: NOOP")), "every reply in order");
+      assert.equal(await client.command("QUIT"), "221 Bye");
+    } finally {
+      client.close();
+      await smtp.stop();
+    }
+  });
+
   test(`limits: a message over dataSizeLimit gets 552 and the session goes on; an endless line is not kept, ${mode.name}`, { timeout: 20_000 }, async () => {
     const smtp = startSmtp(mode, { dataSizeLimit: 32 });
     const client = await connected(smtp.port);
