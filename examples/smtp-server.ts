@@ -14,7 +14,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Address, SmtpServer, type SmtpMessage, loop } from "../src/index.js";
+import { type Address, loop } from "../src/index.js";
+import { SmtpServer, type SmtpMessage } from "../src/smtp/server.js";
 
 export function formatAddress(addr: Address): string {
   if (typeof addr === "string") return addr;

@@ -10,4 +10,3 @@ export { compactTraceback } from "./traceback.js";
 export { backend as pollerBackend } from "./poller.js";
 export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
 export { FileDispatcher, FileWrapper } from "./file-dispatcher.js";
-export { COMMAND_SIZE_LIMIT, DATA_SIZE_DEFAULT, type MessageHandler, SmtpChannel, type SmtpChannelOptions, type SmtpMessage, SmtpServer, type SmtpServerOptions } from "./smtp/server.js";

@@ -9,6 +9,7 @@ import path from "node:path";
 import { EXAMPLES, runCli, start, startServer, stopAll } from "./helpers/cli-process.js";
 import { tmpPath } from "./helpers/tmpdir.js";
 import { toUnixLines } from "../examples/smtp-server.js";
+import { DATA_SIZE_DEFAULT } from "../src/smtp/channel.js";
 
 after(stopAll);
 
@@ -74,6 +75,7 @@ test("smtp-server: bad usage is exit 2, an unusable maildir exit 1, each one lin
   const help = await runCli(["smtp-server", "--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: asyncore smtp-server /);
+  assert.ok(help.stdout.includes(`(default ${DATA_SIZE_DEFAULT}, 32 MiB;`), "the help states the library's default limit");
 });
 
 test("examples/smtp-server.js runs as a program", { skip: noCurl ?? false, timeout: 30_000 }, async () => {

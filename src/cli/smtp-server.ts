@@ -1,9 +1,12 @@
 // asyncore smtp-server: an SMTP server that prints or files what it receives (examples/smtp-server.ts).
-import { Maildir, printOrDeliver } from "../../examples/smtp-server.js";
-import { DATA_SIZE_DEFAULT, SmtpServer } from "../smtp/server.js";
+// The server's modules are loaded when the command runs, not when `asyncore` starts: every other
+// command (and --help) starts with no more files open, which matters under a low `ulimit -n`.
 import { serve } from "./listen.js";
 import { describeError } from "./report.js";
 import { type Command, CommandError, HOST_PORT, IDLE_TIMEOUT, hostAndPort, idleTimeout, parse, parseCount } from "./usage.js";
+
+/** smtpd's message limit: DATA_SIZE_DEFAULT of src/smtp/channel.ts, repeated so that --help loads no server code. */
+const DATA_SIZE_DEFAULT = 33554432;
 
 export const smtpServer: Command = {
   name: "smtp-server",
@@ -25,11 +28,13 @@ Options:
   --port PORT              port to listen on, 0 for any free port (default 8025)
   --maildir DIR            file each message in the maildir DIR (made if missing)
   --max-size BYTES         the largest message, advertised as SIZE; larger ones get 552
-                           (default ${DATA_SIZE_DEFAULT}; 0: no limit)
+                           (default ${DATA_SIZE_DEFAULT}, 32 MiB; 0: no limit)
   --idle-timeout SECONDS   close a session silent for SECONDS with a 421 reply (default 300)
   -h, --help               show this help
 `,
   async run(args) {
+    const { Maildir, printOrDeliver } = await import("../../examples/smtp-server.js");
+    const { SmtpServer } = await import("../smtp/server.js");
     const { values } = parse("smtp-server", {
       args,
       options: { ...HOST_PORT, port: { type: "string", default: "8025" }, maildir: { type: "string" }, "max-size": { type: "string" }, ...IDLE_TIMEOUT },
@@ -38,7 +43,7 @@ Options:
     const idle = idleTimeout("smtp-server", values) ?? 300;
     const maxText = values["max-size"];
     const limit = maxText === undefined ? DATA_SIZE_DEFAULT : parseCount("smtp-server", "--max-size", maxText, 0, Number.MAX_SAFE_INTEGER);
-    let maildir: Maildir | null = null;
+    let maildir: InstanceType<typeof Maildir> | null = null;
     if (values.maildir !== undefined) {
       try {
         maildir = new Maildir(values.maildir);

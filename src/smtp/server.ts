@@ -1,6 +1,6 @@
 // An SMTP server on Dispatcher + AsyncChat: Python 3.11's smtpd.SMTPServer with the message
 // handed to a callback instead of process_message(). Used by examples/smtp-server.ts, the
-// `asyncore smtp-server` command and bench/smtp.ts; exported from the package entry.
+// `asyncore smtp-server` command; the package's `asyncore/smtp` entry point.
 import net from "node:net";
 import os from "node:os";
 import { type Address } from "../address.js";
@@ -10,7 +10,7 @@ import { type SocketMap } from "../loop.js";
 import { type Socket } from "../socket.js";
 import { DATA_SIZE_DEFAULT, type MessageHandler, SmtpChannel } from "./channel.js";
 
-export { COMMAND_SIZE_LIMIT, DATA_SIZE_DEFAULT, type MessageHandler, SmtpChannel, type SmtpChannelOptions, type SmtpMessage } from "./channel.js";
+export { COMMAND_SIZE_LIMIT, DATA_SIZE_DEFAULT, type MessageHandler, SmtpChannel, type SmtpChannelOptions, type SmtpMessage, unstuff } from "./channel.js";
 
 export interface SmtpServerOptions {
   /** Called with each received message (see MessageHandler). */
