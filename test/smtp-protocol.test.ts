@@ -2,10 +2,15 @@
 // 3.11's test_smtpd (bad syntax, commands out of order, missing arguments, too-long lines, size
 // limits, dot-unstuffing), pipelined commands in one write, and an idle session's 421.
 import { test } from "node:test";
+import os from "node:os";
 import assert from "node:assert/strict";
 import { POLLERS } from "./helpers/pollers.js";
 import { connected, startSmtp } from "./smtp-session.js";
 import { SmtpChannel, unstuff } from "../src/smtp/channel.js";
+
+function hasIPv6Loopback(): boolean {
+  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.internal && i.address === "::1"));
+}
 
 const EHLO_REPLY = "250-test.example\r\n250-SIZE 33554432\r\n250-8BITMIME\r\n250-PIPELINING\r\n250 HELP";
 const SUPPORTED = "Supported commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY";
@@ -277,6 +282,25 @@ for (const mode of POLLERS) {
       await smtp.stop();
     }
     assert.equal(smtp.server.sessions.size, 0);
+  });
+
+  test(`IPv6: a server on ::1 takes a message and reports the peer as ["::1", port], ${mode.name}`, { skip: hasIPv6Loopback() ? false : "no IPv6 loopback (::1) here", timeout: 20_000 }, async () => {
+    const smtp = startSmtp(mode, {}, "::1");
+    assert.deepEqual(smtp.server.address.slice(0, 2), ["::1", smtp.port]);
+    const client = await connected(smtp.port, "::1");
+    const localPort = client.socket.localPort;
+    try {
+      assert.equal(await client.command("HELO example"), "250 test.example");
+      assert.equal(await client.command("MAIL FROM:<a@b>"), "250 OK");
+      assert.equal(await client.command("RCPT TO:<c@d>"), "250 OK");
+      assert.equal(await client.command("DATA"), "354 End data with <CR><LF>.<CR><LF>");
+      assert.equal(await client.command("over six\r\n."), "250 OK");
+    } finally {
+      client.close();
+      await smtp.stop();
+    }
+    assert.deepEqual(smtp.messages[0]!.peer.slice(0, 2), ["::1", localPort]);
+    assert.equal(smtp.messages[0]!.data.toString(), "over six\r\n");
   });
 
   test(`an idle session gets 421 and is closed, ${mode.name}`, { timeout: 20_000 }, async () => {

@@ -19,12 +19,12 @@ export interface RunningSmtp {
   stop(): Promise<void>;
 }
 
-export function startSmtp(mode: PollerMode, options: Partial<SmtpServerOptions> = {}): RunningSmtp {
+export function startSmtp(mode: PollerMode, options: Partial<SmtpServerOptions> = {}, host = "127.0.0.1"): RunningSmtp {
   const map = privateMap();
   const messages: SmtpMessage[] = [];
   const logged: string[] = [];
   const events = new EventEmitter();
-  const server = new SmtpServer(["127.0.0.1", 0], {
+  const server = new SmtpServer([host, 0], {
     hostname: "test.example",
     ...options,
     map,
@@ -70,8 +70,8 @@ export class LineClient {
   #closed = false;
   readonly ended: Promise<void>;
 
-  constructor(port: number) {
-    this.socket = net.connect(port, "127.0.0.1");
+  constructor(port: number, host = "127.0.0.1") {
+    this.socket = net.connect(port, host);
     this.socket.setEncoding("latin1");
     this.socket.on("error", () => {});
     this.ended = new Promise((resolve) => this.socket.on("close", () => {
@@ -125,8 +125,8 @@ export class LineClient {
 }
 
 /** A client connected and past the greeting (which must be a 220). */
-export async function connected(port: number): Promise<LineClient> {
-  const client = new LineClient(port);
+export async function connected(port: number, host = "127.0.0.1"): Promise<LineClient> {
+  const client = new LineClient(port, host);
   const greeting = await client.reply();
   if (!greeting.startsWith("220 ")) throw new Error(`unexpected greeting ${JSON.stringify(greeting)}`);
   return client;
