@@ -47,8 +47,13 @@ export class Maildir {
     // time.pid_count.host: unique for this process, and the host part free of "/" and ":".
     const name = `${Math.floor(Date.now() / 1000)}.${process.pid}_${++this.#count}.${os.hostname().replace(/[/:]/g, "_")}`;
     const tmp = path.join(this.dir, "tmp", name);
-    fs.writeFileSync(tmp, toUnixLines(message.data));
-    fs.renameSync(tmp, path.join(this.dir, "new", name));
+    try {
+      fs.writeFileSync(tmp, toUnixLines(message.data));
+      fs.renameSync(tmp, path.join(this.dir, "new", name));
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });  // no half-delivered file left behind in tmp/
+      throw err;
+    }
     return `new/${name}`;
   }
 }

@@ -8,7 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { EXAMPLES, runCli, start, startServer, stopAll } from "./helpers/cli-process.js";
 import { tmpPath } from "./helpers/tmpdir.js";
-import { toUnixLines } from "../examples/smtp-server.js";
+import { connected, startSmtp } from "./smtp-session.js";
+import { Maildir, printOrDeliver, toUnixLines } from "../examples/smtp-server.js";
 import { DATA_SIZE_DEFAULT } from "../src/smtp/channel.js";
 
 after(stopAll);
@@ -86,4 +87,31 @@ test("examples/smtp-server.js runs as a program", { skip: noCurl ?? false, timeo
   await curlSend(port, file, "z@example.com");
   await proc.waitFor(/-> <z@example\.com>, 4 bytes$/m, "stdout");
   await proc.stop("SIGKILL");
+});
+
+test("a message the maildir cannot take is answered 451 and reported; the next one is filed", { timeout: 20_000 }, async () => {
+  const dir = tmpPath("maildir-gone");
+  const maildir = new Maildir(dir);
+  const printed: string[] = [];
+  const smtp = startSmtp({ name: "select-style", usePoll: false }, { onMessage: printOrDeliver((line) => printed.push(line), maildir) });
+  const client = await connected(smtp.port);
+  try {
+    assert.equal(await client.command("HELO example"), "250 test.example");
+    fs.rmSync(path.join(dir, "new"), { recursive: true });
+    for (const expected of ["451 Requested action aborted: local error in processing", "250 OK"]) {
+      assert.equal(await client.command("MAIL FROM:<a@b>"), "250 OK");
+      assert.equal(await client.command("RCPT TO:<c@d>"), "250 OK");
+      assert.equal(await client.command("DATA"), "354 End data with <CR><LF>.<CR><LF>");
+      assert.equal(await client.command("hi\r\n."), expected);
+      fs.mkdirSync(path.join(dir, "new"), { recursive: true });
+    }
+  } finally {
+    client.close();
+    await smtp.stop();
+  }
+  assert.equal(printed.length, 2);
+  assert.match(printed[0]!, /^message from 127\.0\.0\.1:\d+: <a@b> -> <c@d>, 4 bytes: not saved: ENOENT/);
+  assert.match(printed[1]!, /, saved as new\/\S+$/);
+  assert.equal(fs.readdirSync(path.join(dir, "new")).length, 1);
+  assert.deepEqual(fs.readdirSync(path.join(dir, "tmp")), [], "the failed delivery left nothing in tmp/");
 });
