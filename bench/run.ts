@@ -16,6 +16,7 @@ import { quietWaitTotalMs } from "./quiet.js";
 import { markdownReport, textReport, type Results } from "./report.js";
 import { runScale } from "./scale.js";
 import { runChurn } from "./churn.js";
+import { runSmtpBench, smtpTable } from "./smtp.js";
 import { TLS_SIZES, runTls } from "./tls.js";
 import { findUvloopPython, serverCatalog, type Paths, type ServerSpec } from "./servers.js";
 
@@ -69,6 +70,7 @@ function writeDocs(o: Options, results: Results, echoServers: string[]): void {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv.includes("--only-smtp")) return void process.stdout.write(`${smtpTable(await runSmtpBench({ root, log }))}\n`);
   const o = parseOptions(argv, process.env);
   if (o.help) {
     process.stdout.write(USAGE);

@@ -22,4 +22,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   entry("forward", "forward every connection on a local port to a remote address (TLS optional)", async () => (await import("./forward.js")).forward),
   entry("chat-server", "run a line-based chat server: each line goes to every other client", async () => (await import("./chat-server.js")).chatServer),
   entry("chat-client", "connect to a line server: send stdin's lines, print the lines received", async () => (await import("./chat-client.js")).chatClient),
+  entry("smtp-server", "run an SMTP server that prints a line per message or files it in a maildir", async () => (await import("./smtp-server.js")).smtpServer),
 ];
