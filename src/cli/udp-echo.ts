@@ -33,7 +33,7 @@ Options:
     let server: UdpEchoServer | null = null;
     const code = await serve("udp-echo", host, port, (h, p) => (server = new UdpEchoServer(h, p, undefined, max)));
     const s = server as UdpEchoServer | null;
-    if (s !== null) process.stderr.write(`udp-echo: ${s.datagrams} datagrams (${s.bytes} bytes) echoed\n`);
+    if (s !== null) process.stderr.write(`udp-echo: ${s.datagrams} datagram${s.datagrams === 1 ? "" : "s"} (${s.bytes} bytes) echoed\n`);
     return code;
   },
 };
