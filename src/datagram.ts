@@ -31,6 +31,8 @@ export const MAX_QUEUED_DATAGRAMS = 4096;
 // A full buffer: Linux says EAGAIN, BSDs may say ENOBUFS. Either way the datagram waits its turn.
 const ENOBUFS = -os.constants.errno.ENOBUFS;
 
+const EMPTY = Buffer.alloc(0);
+
 /** One datagram waiting to be sent: its bytes and where to (null: the connected peer). */
 interface Outgoing {
   data: Buffer;
@@ -118,6 +120,14 @@ export class DatagramDispatcher extends Dispatcher {
       this.handleOversized(from, bufferSize);
       if (this.socket === null || this.socket.fileno() < 0) return null;
     }
+  }
+
+  /**
+   * The next datagram's bytes without its sender (recvfrom() without the address): an empty
+   * Buffer when none waits or for a 0-byte datagram; never handleClose() for an empty read.
+   */
+  override recv(bufferSize: number = this.maxDatagram): Buffer {
+    return this.recvfrom(bufferSize)?.[0] ?? EMPTY;
   }
 
   /**

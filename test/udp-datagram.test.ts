@@ -151,6 +151,13 @@ test("the default handleOversized() logs one error line; bad arguments throw cle
   a.sendto(Buffer.from("123456"), path);
   assert.equal(b.recvfrom(), null, "the oversized datagram is not handed out; nothing else waits");
   assert.deepEqual(lines, [`error: datagram from ${JSON.stringify(a.path)} longer than 5 bytes discarded (see maxDatagram)`]);
+  // recv(): the bytes alone; an empty datagram reads as empty and leaves the channel open.
+  a.sendto(Buffer.alloc(0), path);
+  a.sendto(Buffer.from("abc"), path);
+  assert.equal(b.recv().length, 0);
+  assert.equal(b.recv().toString(), "abc");
+  assert.equal(b.recv().length, 0, "nothing waits: empty, no error");
+  assert.ok(b.socket !== null && b.socket.fileno() >= 0, "still open");
   assert.throws(() => a.sendto("text" as unknown as Buffer, path), TypeError);
   assert.throws(() => a.sendto(Buffer.from("x"), 42 as unknown as string), TypeError);
   assert.throws(() => b.recvfrom(-1), RangeError);
