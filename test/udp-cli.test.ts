@@ -5,7 +5,8 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { AF_INET, SOCK_DGRAM, Socket } from "../src/index.js";
-import { runCli, start, startCli, stopAll } from "./helpers/cli-process.js";
+import path from "node:path";
+import { EXAMPLES, runCli, start, startCli, stopAll } from "./helpers/cli-process.js";
 import { IPV6 } from "./helpers/families.js";
 
 after(stopAll);
@@ -144,4 +145,13 @@ describe("asyncore udp-echo-client", () => {
       assert.equal(r.stderr.split("\n").length, 2);
     }
   });
+});
+
+test("examples/udp-echo.js and udp-echo-client.js run as programs", { timeout: 20_000 }, async () => {
+  const server = start(process.execPath, [path.join(EXAMPLES, "udp-echo.js"), "127.0.0.1", "0"], { timeoutMs: 15_000 });
+  const m = await server.waitFor(/udp echo server listening on 127\.0\.0\.1:(\d+)/);
+  const client = await start(process.execPath, [path.join(EXAMPLES, "udp-echo-client.js"), "127.0.0.1", m[1]!, "one", "", "three"], { timeoutMs: 15_000 }).exited;
+  assert.equal(client.code, 0, client.stderr);
+  assert.equal(client.stdout, "recv 3: one\nrecv 0: \nrecv 5: three\n");
+  await server.stop("SIGTERM");
 });

@@ -5,8 +5,10 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
 import { runCli, startCli, stopAll } from "./helpers/cli-process.js";
 import { IPV6 } from "./helpers/families.js";
+import { certs, opensslSkipReason } from "./helpers/tls-certs.js";
 
 after(stopAll);
 
@@ -104,4 +106,30 @@ test("--workers: bad values are usage errors", { timeout: 20_000 }, async () => 
     assert.equal(r.code, 2);
     assert.match(r.stderr, new RegExp(`^asyncore: invalid value '${value}' for --workers: it must be a whole number from 1 to 256 \\(see 'asyncore echo-server --help'\\)\\n$`));
   }
+});
+
+test("--workers 2 with --tls-cert/--tls-key: each worker serves TLS (node:tls clients, every byte back)", { timeout: 30_000, skip: opensslSkipReason() ?? false }, async () => {
+  const { localhost } = certs();
+  const { proc, port } = await startWorkers(["--workers", "2", "--tls-cert", localhost.certFile, "--tls-key", localhost.keyFile]);
+  const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => new Promise<string>((resolve, reject) => {
+    let got = "";
+    const s = tls.connect({ host: "127.0.0.1", port, ca: localhost.cert, servername: "localhost" }, () => s.write(`tls ${i}`));
+    s.setEncoding("utf8").on("data", (c: string) => {
+      got += c;
+      if (got === `tls ${i}`) s.end();
+    });
+    s.on("error", reject).on("close", () => resolve(got));
+  })));
+  assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => `tls ${i}`));
+  const exit = await proc.stop("SIGTERM");
+  assert.equal(exit.code, 0);
+  assert.equal(workerCounts(exit.stderr).reduce((a, b) => a + b, 0), 20);
+});
+
+test("--workers 2 with --idle-timeout: an idle connection is closed by its worker", { timeout: 30_000 }, async () => {
+  const { proc, host, port } = await startWorkers(["--workers", "2", "--idle-timeout", "0.2"]);
+  const s = net.connect({ host, port });
+  await new Promise((resolve) => s.on("close", resolve).on("error", () => {}));
+  await proc.waitFor(/^Idle connection from 127\.0\.0\.1:\d+ closed after 0\.2 s$/m, "stdout");
+  assert.equal((await proc.stop("SIGTERM")).code, 0);
 });
