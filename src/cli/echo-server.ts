@@ -3,7 +3,6 @@ import { SOMAXCONN } from "../index.js";
 import { EchoServer } from "../../examples/echo-server.js";
 import { bindableHost, serve } from "./listen.js";
 import { formatAddress } from "./report.js";
-import { runWorkers } from "./workers.js";
 import type { EchoWorkerData } from "./echo-server-worker.js";
 import { SERVER_TLS, SERVER_TLS_HELP, serverTls } from "./tls-options.js";
 import { type Command, HOST_PORT, IDLE_TIMEOUT, hostAndPort, idleTimeout, parse, parseCount } from "./usage.js";
@@ -53,6 +52,7 @@ ${SERVER_TLS_HELP}
     const tls = serverTls("echo-server", values);
     const workers = parseCount("echo-server", "--workers", values.workers!, 1, 256);
     if (workers > 1) {
+      const { runWorkers } = await import("./workers.js");  // loaded only when used
       const data: EchoWorkerData = { host: await bindableHost(host), port, idleTimeout: idle, tlsCert: values["tls-cert"], tlsKey: values["tls-key"] };
       return runWorkers({
         count: workers,

@@ -1,8 +1,10 @@
 // asyncore udp-echo and udp-echo-client: the UDP echo server and client (examples/udp-echo*.ts).
 // Registered in main.ts; the tests drive them with Python's socket module and with each other.
+// The examples are imported when a command runs, not when `asyncore` starts: every other command
+// (and one started under a low descriptor limit) loads no more modules than before.
 import { type SocketMap, loop } from "../index.js";
-import { UdpEchoServer } from "../../examples/udp-echo.js";
-import { UdpEchoClient } from "../../examples/udp-echo-client.js";
+import type { UdpEchoServer } from "../../examples/udp-echo.js";
+import type { UdpEchoClient } from "../../examples/udp-echo-client.js";
 import { serve } from "./listen.js";
 import { describeError } from "./report.js";
 import { closeAllOnSignals } from "./signals.js";
@@ -30,6 +32,7 @@ Options:
     const { values } = parse("udp-echo", { args, options: { ...HOST_PORT, "max-datagram": { type: "string", default: "65527" } } as const });
     const [host, port] = hostAndPort("udp-echo", values);
     const max = parseCount("udp-echo", "--max-datagram", values["max-datagram"]!, 0, 65527);
+    const { UdpEchoServer } = await import("../../examples/udp-echo.js");
     let server: UdpEchoServer | null = null;
     const code = await serve("udp-echo", host, port, (h, p) => (server = new UdpEchoServer(h, p, undefined, max)));
     const s = server as UdpEchoServer | null;
@@ -85,6 +88,7 @@ Options:
     const messages = values.sizes !== undefined
       ? values.sizes.split(",").map((t, i) => patterned(parseCount("udp-echo-client", "--sizes", t.trim(), 0, 65527), i))
       : (positionals.length > 0 ? positionals : ["hello"]).map((m) => Buffer.from(m));
+    const { UdpEchoClient } = await import("../../examples/udp-echo-client.js");
     const map: SocketMap = new Map();
     const signals = closeAllOnSignals("client", map);
     let client: UdpEchoClient;
