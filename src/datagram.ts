@@ -52,7 +52,7 @@ export class DatagramDispatcher extends Dispatcher {
   #highWater = DEFAULT_OUTPUT_HIGH_WATER;
 
   /**
-   * The queue's bound in bytes (default 1 MiB; Infinity: none). While the queue holds this much
+   * The queue's bound in bytes (default 1 MiB; Infinity: no bound in bytes). While the queue holds this much
    * (or MAX_QUEUED_DATAGRAMS datagrams) sendto() refuses new datagrams, and the channel is not
    * polled for reads, so an echo service stops taking requests it could not answer.
    */

@@ -60,3 +60,13 @@ test("UdpEchoClient resends a datagram that got no answer and gives up after its
   assert.equal(client.resent, 2);
   assert.match(client.error!.message, /^datagram 1: no answer after 3 tries of 0\.05 s$/);
 });
+
+test("sendto() of a datagram over the IPv4 maximum throws EMSGSIZE; the channel stays usable", { timeout: 10_000 }, async () => {
+  const map = privateMap();
+  const server = new UdpEchoServer("127.0.0.1", 0, map);
+  const to = server.address;
+  assert.throws(() => server.sendto(Buffer.alloc(MAX_UDP_PAYLOAD_IPV4 + 1), to), { code: "EMSGSIZE", syscall: "sendto" });
+  assert.equal(server.sendto(Buffer.alloc(MAX_UDP_PAYLOAD_IPV4), to), true, "the maximum itself goes");
+  assert.equal(server.queuedDatagrams, 0);
+  server.close();
+});
