@@ -3,7 +3,7 @@ import os from "node:os";
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
 } from "./constants.js";
-import { type Address, resolveAddress, toNativeAddress } from "./address.js";
+import { type Address, errorLocation, localLocation, resolveAddress, toNativeAddress } from "./address.js";
 import {
   DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, isWouldBlock, systemError,
 } from "./errors.js";
@@ -231,7 +231,11 @@ export class Dispatcher implements Channel {
     );
   }
 
+  // Where the last connect went (numeric): its errors say so, as Node's do.
+  #connectingTo: NativeAddress | null = null;
+
   #connectTo(sock: Socket, native: NativeAddress, address: Address): void {
+    this.#connectingTo = native;
     const err = sock[kConnectNative](native);
     if (err === EINPROGRESS || err === EALREADY || err === EWOULDBLOCK) {
       this.addr = address;
@@ -242,7 +246,7 @@ export class Dispatcher implements Channel {
       this.handleConnectEvent();
       return;
     }
-    throw systemError(err, "connect", `${native[1]}${native[0] === AF_INET || native[0] === AF_INET6 ? `:${native[2]}` : ""}`);
+    throw systemError(err, "connect", errorLocation(native));
   }
 
   [kPollState](): PollState {
@@ -305,7 +309,7 @@ export class Dispatcher implements Channel {
       if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
       return null;
     }
-    const err = thrown ?? systemError(errno, "accept");
+    const err = thrown ?? systemError(errno, "accept", localLocation(sock));
     if (ACCEPT_RESOURCE.has(errno)) {
       this.#pauseAccepting(sock, err as Error);
       return null;
@@ -460,7 +464,7 @@ export class Dispatcher implements Channel {
     const sock = this.#sock("getsockopt");
     const err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
     if (err !== 0) {
-      const failed = systemError(err, "connect");
+      const failed = this.#connectError(err);
       this._setCloseError(failed);
       throw failed;
     }
@@ -478,7 +482,7 @@ export class Dispatcher implements Channel {
   handleExptEvent(): void {
     // An exceptional condition is an error (close, as a read of nothing would) or OOB data.
     const err = this.#pendingError();
-    if (err !== 0) this._closeFor(systemError(err, this.connecting ? "connect" : "socket"));
+    if (err !== 0) this._closeFor(this.connecting ? this.#connectError(err) : systemError(err, "socket"));
     else this.handleExpt();
   }
 
@@ -489,11 +493,16 @@ export class Dispatcher implements Channel {
   handleCloseEvent(revents: number): void {
     if (revents & POLLERR) {
       const err = this.#pendingError();
-      this._setCloseError(err !== 0 ? systemError(err, this.connecting ? "connect" : "socket") : systemError(EIO, "poll", "(POLLERR)"));
+      this._setCloseError(err !== 0 ? (this.connecting ? this.#connectError(err) : systemError(err, "socket")) : systemError(EIO, "poll", "(POLLERR)"));
     } else if (revents & POLLNVAL) {
       this._setCloseError(systemError(EBADF, "poll", "(POLLNVAL)"));
     }
     this.handleClose();
+  }
+
+  // A failed connect's error, with the address it went to.
+  #connectError(errno: number): Error {
+    return systemError(errno, "connect", this.#connectingTo === null ? undefined : errorLocation(this.#connectingTo));
   }
 
   // SO_ERROR, which also clears it; 0 for a wrapped file or a socket that cannot tell.

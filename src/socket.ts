@@ -1,8 +1,8 @@
 // class Socket: a real non-blocking, close-on-exec BSD socket on a file descriptor, as Python's
 // socket.socket is to asyncore. Failed calls throw Node-shaped system errors (src/errors.ts).
 import { AF_INET, AF_INET6, AF_UNIX, MSG_PEEK, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from "./constants.js";
-import { type Address, fromRawAddress, toNativeAddressSync } from "./address.js";
-import { closedError, systemError, EBADF } from "./errors.js";
+import { type Address, errorLocation, fromRawAddress, localLocation, toNativeAddressSync } from "./address.js";
+import { closedError, isWouldBlock, systemError, EBADF } from "./errors.js";
 import { binding } from "./native.js";
 import { closeFd, forgetFd } from "./poller.js";
 import type { NativeAddress } from "./native.js";
@@ -112,7 +112,7 @@ export class Socket implements Transport {
     const fd = this.#open("bind");
     const native = toNativeAddressSync(this.family, address, true);
     const r = binding.bind(fd, ...native);
-    if (r < 0) throw systemError(r, "bind", describe(native));
+    if (r < 0) throw systemError(r, "bind", errorLocation(native));
   }
 
   listen(backlog = 128): void {
@@ -122,7 +122,7 @@ export class Socket implements Transport {
   /** A connection and its peer's address; throws code EAGAIN when none is pending. */
   accept(): [Socket, Address] {
     const r = this[kTryAccept]();
-    if (typeof r === "number") throw systemError(r, "accept");
+    if (typeof r === "number") throw systemError(r, "accept", isWouldBlock(r) ? undefined : localLocation(this));
     return r;
   }
 
@@ -135,7 +135,7 @@ export class Socket implements Transport {
   /** Starts connecting; a non-blocking socket throws code EINPROGRESS, as Python's does. */
   connect(address: Address): void {
     const err = this.connectEx(address);
-    if (err !== 0) throw systemError(err, "connect", describe(toNativeAddressSync(this.family, address)));
+    if (err !== 0) throw systemError(err, "connect", errorLocation(toNativeAddressSync(this.family, address)));
   }
 
   /** 0 or a positive errno (EINPROGRESS while a non-blocking connect goes on). */
@@ -159,7 +159,11 @@ export class Socket implements Transport {
 
   sendto(data: Uint8Array, address: Address): number {
     const fd = this.#open("sendto");
-    return check(binding.sendto(fd, checkBytes(data), 0, ...toNativeAddressSync(this.family, address)), "sendto");
+    const bytes = checkBytes(data);
+    const native = toNativeAddressSync(this.family, address);
+    const r = binding.sendto(fd, bytes, 0, ...native);
+    if (r < 0) throw systemError(r, "sendto", errorLocation(native));
+    return r;
   }
 
   recv(bufferSize: number, flags = 0): Buffer {
@@ -309,8 +313,4 @@ export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM,
   const r = binding.socketpair(checkInt(family, "family"), checkInt(type, "type"), checkInt(proto, "proto"));
   if (typeof r === "number") throw systemError(r, "socketpair");
   return [new Socket(family, type, proto, r[0]), new Socket(family, type, proto, r[1])];
-}
-
-function describe(native: NativeAddress): string {
-  return native[0] === AF_UNIX ? native[1] : `${native[1]}:${native[2]}`;
 }
