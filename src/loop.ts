@@ -512,9 +512,15 @@ export interface LoopOptions {
   map?: SocketMap;
   /** Stop after this many passes (null: until the map is empty). */
   count?: number | null;
+  /**
+   * Stops the loop: once it aborts, loop() resolves when the pass under way ends (a pending wait
+   * ends at once), or without a pass when it is already aborted. Channels are not closed: they stay
+   * in the map, for a later loop() or closeAll().
+   */
+  signal?: AbortSignal;
 }
 
-/** Runs passes until the map is empty or `count` passes are done. */
+/** Runs passes until the map is empty, `count` passes are done, or `signal` aborts. */
 export function loop(options: LoopOptions = {}): Promise<void> {
   try {
     if (typeof options !== "object" || options === null) throw new TypeError("loop() takes an options object");
@@ -524,18 +530,41 @@ export function loop(options: LoopOptions = {}): Promise<void> {
     if (typeof usePoll !== "boolean") throw new TypeError("usePoll must be a boolean");
     let count = options.count ?? null;
     if (count !== null && (typeof count !== "number" || Number.isNaN(count))) throw new TypeError("count must be a number or null");
+    const signal = checkSignal(options.signal);
     return new Promise((resolve, reject) => {
+      let req: PassRequest | null = null;
+      // One listener per loop() (EventTarget would merge a shared one): a pass still queued behind
+      // another loop's is dropped, a waiting one ends its wait.
+      const onAbort = (): void => {
+        const queued = req === null ? -1 : queue.indexOf(req);
+        if (queued < 0) return wake();
+        queue.splice(queued, 1);
+        step();
+      };
+      signal?.addEventListener("abort", onAbort);
       const step = (err?: unknown): void => {
-        if (err !== undefined) return reject(err);
-        if (map.size === 0 || (count !== null && count <= 0)) return resolve();
+        if (err !== undefined || map.size === 0 || (count !== null && count <= 0) || signal?.aborted === true) {
+          signal?.removeEventListener("abort", onAbort);
+          return err !== undefined ? reject(err) : resolve();
+        }
         if (count !== null) count--;
-        runPass({ map, timeout, usePoll, done: step });
+        runPass((req = { map, timeout, usePoll, done: step }));
       };
       step();
     });
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  // As Node's own APIs: anything with AbortSignal's shape (a signal from another realm is one too).
+  const s = signal as Partial<AbortSignal> | null;
+  if (typeof s !== "object" || s === null || typeof s.aborted !== "boolean" || typeof s.addEventListener !== "function") {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+  return signal as AbortSignal;
 }
 
 /** Closes every channel of `map` (default socketMap) and empties it. */
