@@ -7,25 +7,28 @@ import { binding } from "./native.js";
 import { closeFd, forgetFd } from "./poller.js";
 import type { NativeAddress } from "./native.js";
 
-/** Internal fast paths used by dispatchers: -errno instead of a thrown error. */
+/** @internal Internal fast paths used by dispatchers: -errno instead of a thrown error. */
 export const kTrySend = Symbol("asyncore.trySend");
+/** @internal */
 export const kTryRecv = Symbol("asyncore.tryRecv");
-/** Internal: send several buffers in one system call; bytes sent or -errno. */
+/** @internal send several buffers in one system call; bytes sent or -errno. */
 export const kTrySendv = Symbol("asyncore.trySendv");
-/** Internal: bytes read ahead of the application and not yet handed out. */
+/** @internal bytes read ahead of the application and not yet handed out. */
 export const kBuffered = Symbol("asyncore.buffered");
-/** Internal: accept() that returns -errno instead of throwing (a listener's would-block is routine). */
+/** @internal accept() that returns -errno instead of throwing (a listener's would-block is routine). */
 export const kTryAccept = Symbol("asyncore.tryAccept");
-/** Internal: connect to an already resolved native address; 0 or a positive errno. */
+/** @internal connect to an already resolved native address; 0 or a positive errno. */
 export const kConnectNative = Symbol("asyncore.connectNative");
 
 /** What a dispatcher needs of its socket (Socket or FileWrapper). */
 export interface Transport {
   fileno(): number;
   close(): void;
+  /** @internal */
   [kTrySend](data: Uint8Array): number;
-  /** At most n bytes, reading up to `readAhead` from the kernel and keeping the rest. */
+  /** @internal At most n bytes, reading up to `readAhead` from the kernel and keeping the rest. */
   [kTryRecv](n: number, readAhead?: number): Buffer | number;
+  /** @internal */
   [kBuffered](): number;
 }
 
@@ -126,6 +129,7 @@ export class Socket implements Transport {
     return r;
   }
 
+  /** @internal */
   [kTryAccept](): [Socket, Address] | number {
     const r = binding.accept(this.#open("accept"));
     if (typeof r === "number") return r;
@@ -143,6 +147,7 @@ export class Socket implements Transport {
     return this[kConnectNative](toNativeAddressSync(this.family, address));
   }
 
+  /** @internal */
   [kConnectNative](native: NativeAddress): number {
     const r = binding.connect(this.#open("connect"), ...native);
     return r < 0 ? -r : 0;
@@ -262,10 +267,12 @@ export class Socket implements Transport {
     return fd;
   }
 
+  /** @internal */
   [kTrySend](data: Uint8Array): number {
     return this.#fd < 0 ? -EBADF : binding.send(this.#fd, data, 0);
   }
 
+  /** @internal */
   [kTryRecv](n: number, readAhead = 0): Buffer | number {
     if (this.#fd < 0) return -EBADF;
     if (this.#pending !== null) return this.#takePending(n, false);
@@ -283,10 +290,12 @@ export class Socket implements Transport {
     return got.subarray(0, n);
   }
 
+  /** @internal */
   [kBuffered](): number {
     return this.#pending === null ? 0 : this.#pending.length;
   }
 
+  /** @internal */
   [kTrySendv](buffers: readonly Uint8Array[], count: number): number {
     return this.#fd < 0 ? -EBADF : binding.sendv(this.#fd, buffers, count);
   }
