@@ -26,6 +26,24 @@ function closedPort(host = "127.0.0.1"): number {
   }
 }
 
+/** What handleError() gets from a Dispatcher that connects to `address` (over `family`) and is refused. */
+async function refusedConnect(family: number, address: readonly [string, number]): Promise<unknown> {
+  const map = new Map();
+  let failure: unknown = null;
+  class Client extends Dispatcher {
+    override handleConnect(): void {}
+    override handleError(err: unknown): void {
+      failure = err;
+      this.close();
+    }
+  }
+  const c = new Client(null, map);
+  c.createSocket(family);
+  c.connect(address);
+  await loop({ map, timeout: 1, count: 50 });
+  return failure;
+}
+
 function thrown(fn: () => unknown): SystemError {
   try {
     fn();
@@ -58,19 +76,7 @@ describe("system errors name the address, as Node's do", () => {
 
   test("a refused Dispatcher.connect(): handleError() gets `connect ECONNREFUSED 127.0.0.1:PORT`, as Node's net says", T, async () => {
     const port = closedPort();
-    const map = new Map();
-    let failure: unknown = null;
-    class Client extends Dispatcher {
-      override handleConnect(): void {}
-      override handleError(err: unknown): void {
-        failure = err;
-        this.close();
-      }
-    }
-    const c = new Client(null, map);
-    c.createSocket();
-    c.connect(["127.0.0.1", port]);
-    await loop({ map, timeout: 1, count: 50 });
+    const failure = await refusedConnect(AF_INET, ["127.0.0.1", port]);
     assert.ok(isSystemError(failure), `not a system error: ${String(failure)}`);
     assert.equal(failure.code, "ECONNREFUSED");
     assert.equal(failure.address, "127.0.0.1");
@@ -85,18 +91,7 @@ describe("system errors name the address, as Node's do", () => {
 
   test("a connect() to a name: the error names the address the name was resolved to", T, async () => {
     const port = closedPort();
-    const map = new Map();
-    let failure: unknown = null;
-    class Client extends Dispatcher {
-      override handleError(err: unknown): void {
-        failure = err;
-        this.close();
-      }
-    }
-    const c = new Client(null, map);
-    c.createSocket();
-    c.connect(["localhost", port]);
-    await loop({ map, timeout: 1, count: 50 });
+    const failure = await refusedConnect(AF_INET, ["localhost", port]);
     assert.ok(isSystemError(failure));
     assert.equal(failure.address, "127.0.0.1");
     assert.equal(failure.port, port);
@@ -104,18 +99,7 @@ describe("system errors name the address, as Node's do", () => {
 
   test("IPv6: `connect ECONNREFUSED ::1:PORT`", { ...T, skip: IPV6.skip }, async () => {
     const port = closedPort("::1");
-    const map = new Map();
-    let failure: unknown = null;
-    class Client extends Dispatcher {
-      override handleError(err: unknown): void {
-        failure = err;
-        this.close();
-      }
-    }
-    const c = new Client(null, map);
-    c.createSocket(AF_INET6);
-    c.connect(["::1", port]);
-    await loop({ map, timeout: 1, count: 50 });
+    const failure = await refusedConnect(AF_INET6, ["::1", port]);
     assert.ok(isSystemError(failure));
     assert.equal(failure.message, `connect ECONNREFUSED ::1:${port}`);
     assert.equal(failure.address, "::1");
