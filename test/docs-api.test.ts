@@ -7,12 +7,13 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import ts from "typescript";
-import { REPO_ROOT } from "./helpers/packed.js";
 import { tmpDir } from "./helpers/tmpdir.js";
 
 const run = promisify(execFile);
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const T = { timeout: 120_000 };
 const API_MD = fs.readFileSync(path.join(REPO_ROOT, "docs/api.md"), "utf8");
 const ENTRY_POINTS = [

@@ -7,11 +7,13 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { REPO_ROOT, installTarball } from "./helpers/packed.js";
+import { installTarball } from "./helpers/packed.js";
 import { tmpDir } from "./helpers/tmpdir.js";
 
 const run = promisify(execFile);
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const T = { timeout: 240_000 };
 const FIXTURE = path.join(REPO_ROOT, "test/types-fixture");
 // The repository's own compiler: the test needs no network.
@@ -26,6 +28,9 @@ let installed = "";
 before(async () => {
   project = fs.mkdtempSync(path.join(tmpDir(), "consumer-"));
   await installTarball(project);
+  // An ES module project (top-level await, and the package is ESM only), whatever the helper wrote.
+  const manifestPath = path.join(project, "package.json");
+  fs.writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestPath, "utf8")), type: "module" }, null, 2));
   installed = path.join(project, "node_modules/asyncore");
   // Node's types from the repository (a consumer has @types/node; the reference directive finds it).
   fs.mkdirSync(path.join(project, "node_modules/@types"), { recursive: true });
