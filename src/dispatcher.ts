@@ -243,11 +243,13 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     );
   }
 
-  // Where the last connect went (numeric): its errors say so, as Node's do.
-  #connectingTo: NativeAddress | null = null;
+  // Where the last connect went (numeric): its errors say so, as Node's do. A prototype default
+  // (null, below the class): accepted channels never connect, and carry no field for it.
+  /** @internal */
+  declare _connectingTo: NativeAddress | null;
 
   #connectTo(sock: Socket, native: NativeAddress, address: Address): void {
-    this.#connectingTo = native;
+    this._connectingTo = native;
     const err = sock[kConnectNative](native);
     if (err === EINPROGRESS || err === EALREADY || err === EWOULDBLOCK) {
       this.addr = address;
@@ -515,7 +517,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
 
   // A failed connect's error, with the address it went to.
   #connectError(errno: number): Error {
-    return systemError(errno, "connect", this.#connectingTo === null ? undefined : errorLocation(this.#connectingTo));
+    return systemError(errno, "connect", this._connectingTo === null ? undefined : errorLocation(this._connectingTo));
   }
 
   // SO_ERROR, which also clears it; 0 for a wrapped file or a socket that cannot tell.
@@ -611,6 +613,8 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     return s;
   }
 }
+
+Dispatcher.prototype._connectingTo = null;
 
 /** Connections waiting in a TCP listener's accept queue (Linux: TCP_INFO), or null when unknown. */
 function waitingConnections(sock: Socket): number | null {
