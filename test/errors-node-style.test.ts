@@ -160,6 +160,20 @@ describe("system errors name the address, as Node's do", () => {
     }
   });
 
+  test("Dispatcher.accept(): an error it passes on names the listener (bound, not listening: EINVAL)", T, () => {
+    const d = new Dispatcher(null, new Map());
+    try {
+      d.createSocket();
+      d.bind(["127.0.0.1", 0]);
+      const port = (d.socket!.getsockname() as readonly [string, number])[1];
+      const err = thrown(() => d.accept());
+      assert.equal(err.message, `accept EINVAL 127.0.0.1:${port}`);
+      assert.equal(err.port, port);
+    } finally {
+      d.close();
+    }
+  });
+
   test("errors without an address keep the system's text: `recv EBADF: bad file descriptor`", T, () => {
     const err = systemError(E.EBADF, "recv");
     assert.match(err.message, /^recv EBADF: bad file descriptor$/i);
