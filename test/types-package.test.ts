@@ -36,7 +36,7 @@ before(async () => {
   fs.mkdirSync(path.join(project, "node_modules/@types"), { recursive: true });
   fs.symlinkSync(path.join(REPO_ROOT, "node_modules/@types/node"), path.join(project, "node_modules/@types/node"), "dir");
   for (const name of fs.readdirSync(FIXTURE)) {
-    if (name.endsWith(".ts") || name === "tsconfig.json") fs.copyFileSync(path.join(FIXTURE, name), path.join(project, name));
+    if (name.endsWith(".ts") || name.endsWith(".json")) fs.copyFileSync(path.join(FIXTURE, name), path.join(project, name));
   }
 });
 
@@ -68,6 +68,10 @@ function publishedDeclarations(): string[] {
 describe("the packed package's typings, in a strict consumer project", () => {
   test("the documentation's echo server, HTTP client and chat server compile, and the marked misuse does not", T, async () => {
     assert.equal(await compile(), "");
+  });
+
+  test("the same programs compile with a bundler's resolution (module preserve, moduleResolution bundler)", T, async () => {
+    assert.equal(await compile("tsconfig.bundler.json"), "");
   });
 
   test("the fixture's programs use no casts (`as` other than `as const`)", T, () => {
