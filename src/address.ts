@@ -3,6 +3,7 @@
 import dns from "node:dns";
 import net from "node:net";
 import { AF_INET, AF_INET6, AF_UNIX } from "./constants.js";
+import { type ErrorLocation, numericHostError } from "./errors.js";
 import type { NativeAddress, RawAddress } from "./native.js";
 
 /** `[host, port]` (AF_INET), `[host, port, flowinfo?, scopeId?]` (AF_INET6), or a path (AF_UNIX). */
@@ -81,17 +82,25 @@ export function toNativeAddress(family: number, address: unknown, forBind = fals
 /** As toNativeAddress, but a host name is an error (for calls that cannot wait for a lookup). */
 export function toNativeAddressSync(family: number, address: unknown, forBind = false): NativeAddress {
   const native = toNativeAddress(family, address, forBind);
-  if (native === null) {
-    const host = (address as readonly unknown[])[0] as string;
-    const err = new Error(
-      `host name ${JSON.stringify(host)} needs a lookup: use a numeric address, "" or "localhost" here ` +
-        `(Dispatcher.connect() resolves names without blocking)`,
-    ) as Error & { code: string; hostname: string };
-    err.code = "ENOTSUP";
-    err.hostname = host;
-    throw err;
-  }
+  if (native === null) throw numericHostError((address as readonly unknown[])[0] as string);
   return native;
+}
+
+/** Where a call on `native` was going, for its error: the numeric host and port, or the path. */
+export function errorLocation(native: NativeAddress): ErrorLocation {
+  return native[0] === AF_UNIX ? { address: native[1] } : { address: native[1], port: native[2] };
+}
+
+/** A listener's own address for its accept() errors; undefined when it has none it can tell. */
+export function localLocation(sock: { getsockname(): Address }): ErrorLocation | undefined {
+  let local: Address;
+  try {
+    local = sock.getsockname();
+  } catch {
+    return undefined;
+  }
+  if (typeof local === "string") return local === "" ? undefined : { address: local };
+  return { address: local[0], port: local[1] };
 }
 
 /** Resolves the host name in `address` (node:dns, off the loop's thread) to its native form. */

@@ -4,6 +4,8 @@
 // collectIncomingData() / foundTerminator(); output is a queue of byte strings and producers sent
 // as the socket takes them. The behaviour follows Python 3.11's asynchat.py; where it differs,
 // the comment next to the code says why (docs/asynchat.md lists the differences).
+// The .d.ts use Node's types (Buffer, AbortSignal): this makes a consumer with `types: []` load them.
+/// <reference types="node" preserve="true" />
 import { type SocketMap, flushAtPassEnd, inPass, kFlush, wake } from "./loop.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, MAX_DEFERRED, checkHighWater } from "./dispatcher.js";
 import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
@@ -156,11 +158,11 @@ export class AsyncChat extends Dispatcher {
    */
   maxInputCollected: number | null = null;
 
-  /** The terminator as set (a string stays a string unless useEncoding is on, as in Python). */
+  /** @internal The terminator as set (a string stays a string unless useEncoding is on, as in Python). */
   _terminator: Terminator = null;
   /** The outgoing queue: byte strings, producers, and null for "close here". */
   _producerFifo = new ProducerFifo();
-  /** Pieces kept by _collectIncomingData() until _getData() joins them. */
+  /** @internal Pieces kept by _collectIncomingData() until _getData() joins them. */
   _incoming: Buffer[] = [];
 
   // Received input not yet handed out: #inBuf from #inPos on. Between reads it holds at most a
@@ -177,6 +179,7 @@ export class AsyncChat extends Dispatcher {
   // The peer ended its input while output was queued: handleClose() once the queue is sent.
   #inputEnded = false;
   // push() in a pass queues, and the pass end sends the pass's output in one gather-write.
+  /** @internal */
   _flushPending = false;
   // Reused for the gather-write's list of buffers.
   #gather: Uint8Array[] = [];
@@ -199,6 +202,7 @@ export class AsyncChat extends Dispatcher {
     this._pollHint = true;
   }
 
+  /** @internal */
   override _endOfInput(): void {
     // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
     if (this._producerFifo.length === 0) {
@@ -209,7 +213,7 @@ export class AsyncChat extends Dispatcher {
     this._pollHint = true;
   }
 
-  /** True while input is held back: output above the bound, or the input ended. */
+  /** @internal True while input is held back: output above the bound, or the input ended. */
   override _holdsInput(): boolean {
     return this.#inputEnded || this._producerFifo.bytes > this.#highWater;
   }
@@ -438,6 +442,7 @@ export class AsyncChat extends Dispatcher {
     this.#wakeIfQueued();
   }
 
+  /** @internal */
   [kFlush](): boolean {
     if (!this._flushPending) return true;
     if (this.socket === null || this.socket.fileno() < 0) {

@@ -3,7 +3,7 @@ import os from "node:os";
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
 } from "./constants.js";
-import { type Address, resolveAddress, toNativeAddress } from "./address.js";
+import { type Address, errorLocation, localLocation, resolveAddress, toNativeAddress } from "./address.js";
 import {
   DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, isWouldBlock, systemError,
 } from "./errors.js";
@@ -13,6 +13,7 @@ import {
   kTrySendv,
 } from "./socket.js";
 import { compactTraceback } from "./traceback.js";
+import type { FileWrapper } from "./file-dispatcher.js";
 import type { NativeAddress } from "./native.js";
 import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchIdle } from "./idle.js";
 
@@ -58,15 +59,20 @@ export function checkHighWater(value: unknown): number {
   return value;
 }
 
-export class Dispatcher implements Channel {
+/**
+ * asyncore's dispatcher. `S` is what `socket` holds: a Socket (the default; so
+ * `this.socket?.getpeername()` needs no cast), or a FileWrapper for a FileDispatcher.
+ */
+export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Channel {
   debug = false;
   connected = false;
   accepting = false;
   connecting = false;
   closing = false;
   addr: Address | null = null;
-  socket: Socket | Transport | null = null;
+  socket: S | null = null;
   // Made on first use: most channels never log, and a Set each would cost ~200 bytes per connection.
+  /** @internal */
   _ignoreLogTypes: Set<string> | null = null;
   /** Log types logInfo() does not print (default: {"warning"}). */
   get ignoreLogTypes(): Set<string> {
@@ -93,15 +99,21 @@ export class Dispatcher implements Channel {
    */
   closeError: Error | null = null;
 
+  /** @internal */
   _map: SocketMap;
+  /** @internal */
   _fileno: number | null = null;
   // A name lookup for connect() in flight (Hold), or its failure waiting to be reported.
+  /** @internal */
   _lookup: "pending" | null = null;
   // Set when the loop must ask [kPollState]() (a lookup, or input read ahead): one field load per
   // pass for every other channel.
+  /** @internal */
   _pollHint = false;
+  /** @internal */
   _lookupError: unknown = null;
   // Made when accept() first runs out of descriptors (most channels never do).
+  /** @internal */
   _acceptPause: AcceptPause | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
@@ -164,7 +176,7 @@ export class Dispatcher implements Channel {
   setSocket(sock: Socket, map?: SocketMap): void {
     if (!(sock instanceof Socket)) throw new TypeError("sock must be a Socket");
     if (sock.fileno() < 0) throw systemError(EBADF, "setSocket", "(the Socket is closed)");  // no map key -1
-    this.socket = sock;
+    this.socket = sock as S;  // a Socket, whatever S says: FileDispatcher does not call setSocket()
     this._fileno = sock.fileno();
     this.closeError = null;
     this.addChannel(map);
@@ -231,7 +243,13 @@ export class Dispatcher implements Channel {
     );
   }
 
+  // Where the last connect went (numeric): its errors say so, as Node's do. A prototype default
+  // (null, below the class): accepted channels never connect, and carry no field for it.
+  /** @internal */
+  declare _connectingTo: NativeAddress | null;
+
   #connectTo(sock: Socket, native: NativeAddress, address: Address): void {
+    this._connectingTo = native;
     const err = sock[kConnectNative](native);
     if (err === EINPROGRESS || err === EALREADY || err === EWOULDBLOCK) {
       this.addr = address;
@@ -242,9 +260,10 @@ export class Dispatcher implements Channel {
       this.handleConnectEvent();
       return;
     }
-    throw systemError(err, "connect", `${native[1]}${native[0] === AF_INET || native[0] === AF_INET6 ? `:${native[2]}` : ""}`);
+    throw systemError(err, "connect", errorLocation(native));
   }
 
+  /** @internal */
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
@@ -256,7 +275,7 @@ export class Dispatcher implements Channel {
     return PollState.Normal;
   }
 
-  /** Internal: true while the channel holds its input back (channels with an output queue say when). */
+  /** @internal true while the channel holds its input back (channels with an output queue say when). */
   _holdsInput(): boolean {
     return false;
   }
@@ -305,7 +324,7 @@ export class Dispatcher implements Channel {
       if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
       return null;
     }
-    const err = thrown ?? systemError(errno, "accept");
+    const err = thrown ?? systemError(errno, "accept", localLocation(sock));
     if (ACCEPT_RESOURCE.has(errno)) {
       this.#pauseAccepting(sock, err as Error);
       return null;
@@ -345,7 +364,7 @@ export class Dispatcher implements Channel {
     return this._sent(this.#transport("send")[kTrySend](data));
   }
 
-  /** Internal: what send() makes of a raw result (bytes, or -errno). */
+  /** @internal what send() makes of a raw result (bytes, or -errno). */
   _sent(r: number): number {
     if (r > 0 && this._idle !== null) touchIdle(this._idle);  // sending is activity (idle timeout)
     if (r >= 0) return r;
@@ -382,18 +401,18 @@ export class Dispatcher implements Channel {
     throw err;
   }
 
-  /** Internal: the peer ended its input (recv() read nothing). Dispatcher: handleClose() now. */
+  /** @internal the peer ended its input (recv() read nothing). Dispatcher: handleClose() now. */
   _endOfInput(): void {
     this.handleClose();
   }
 
-  /** Internal: handleClose() because of `err` (a reset or an error), kept in closeError first. */
+  /** @internal handleClose() because of `err` (a reset or an error), kept in closeError first. */
   _closeFor(err: unknown): void {
     this._setCloseError(err);
     this.handleClose();
   }
 
-  /** Internal: records why the channel closes; the first cause is kept. */
+  /** @internal records why the channel closes; the first cause is kept. */
   _setCloseError(err: unknown): void {
     if (this.closeError !== null) return;
     if (err instanceof Error) {
@@ -460,7 +479,7 @@ export class Dispatcher implements Channel {
     const sock = this.#sock("getsockopt");
     const err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
     if (err !== 0) {
-      const failed = systemError(err, "connect");
+      const failed = this.#connectError(err);
       this._setCloseError(failed);
       throw failed;
     }
@@ -478,7 +497,7 @@ export class Dispatcher implements Channel {
   handleExptEvent(): void {
     // An exceptional condition is an error (close, as a read of nothing would) or OOB data.
     const err = this.#pendingError();
-    if (err !== 0) this._closeFor(systemError(err, this.connecting ? "connect" : "socket"));
+    if (err !== 0) this._closeFor(this.connecting ? this.#connectError(err) : systemError(err, "socket"));
     else this.handleExpt();
   }
 
@@ -489,11 +508,16 @@ export class Dispatcher implements Channel {
   handleCloseEvent(revents: number): void {
     if (revents & POLLERR) {
       const err = this.#pendingError();
-      this._setCloseError(err !== 0 ? systemError(err, this.connecting ? "connect" : "socket") : systemError(EIO, "poll", "(POLLERR)"));
+      this._setCloseError(err !== 0 ? (this.connecting ? this.#connectError(err) : systemError(err, "socket")) : systemError(EIO, "poll", "(POLLERR)"));
     } else if (revents & POLLNVAL) {
       this._setCloseError(systemError(EBADF, "poll", "(POLLNVAL)"));
     }
     this.handleClose();
+  }
+
+  // A failed connect's error, with the address it went to.
+  #connectError(errno: number): Error {
+    return systemError(errno, "connect", this._connectingTo === null ? undefined : errorLocation(this._connectingTo));
   }
 
   // SO_ERROR, which also clears it; 0 for a wrapped file or a socket that cannot tell.
@@ -532,6 +556,7 @@ export class Dispatcher implements Channel {
   }
 
   // Idle timeout (see idle.ts): null, or the record each pass checks.
+  /** @internal */
   _idle: IdleRecord | null = null;
   /**
    * Seconds without a read or write event dispatched and without a send before handleTimeout()
@@ -589,6 +614,8 @@ export class Dispatcher implements Channel {
   }
 }
 
+Dispatcher.prototype._connectingTo = null;
+
 /** Connections waiting in a TCP listener's accept queue (Linux: TCP_INFO), or null when unknown. */
 function waitingConnections(sock: Socket): number | null {
   if (TCP_INFO < 0 || sock.type !== SOCK_STREAM || (sock.family !== AF_INET && sock.family !== AF_INET6)) return null;
@@ -606,12 +633,16 @@ export const MAX_DEFERRED = 256 * 1024;
 export class DispatcherWithSend extends Dispatcher {
   // What is queued, as the chunks send() was given: one gather-write sends them all, and
   // outBuffer joins them only when someone looks.
+  /** @internal */
   _queue: Buffer[] = [];
+  /** @internal */
   _queued = 0;
+  /** @internal */
   _flushPending = false;  // the current pass sends the queue when it ends
   #highWater = DEFAULT_OUTPUT_HIGH_WATER;
   // "input": the peer ended its input while output was queued (handleClose() once it is sent);
   // "close": closeWhenDone() was called (close() once the queue is sent).
+  /** @internal */
   _afterOutput: "input" | "close" | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
@@ -640,6 +671,7 @@ export class DispatcherWithSend extends Dispatcher {
     else wake();
   }
 
+  /** @internal */
   override _endOfInput(): void {
     // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
     if (this._queued === 0 || this.socket === null) {
@@ -650,7 +682,7 @@ export class DispatcherWithSend extends Dispatcher {
     this._pollHint = true;
   }
 
-  /** True while input is held back: output above the bound, or the channel waits to close. */
+  /** @internal True while input is held back: output above the bound, or the channel waits to close. */
   override _holdsInput(): boolean {
     return this._afterOutput !== null || this._queued > this.#highWater;
   }
@@ -733,6 +765,7 @@ export class DispatcherWithSend extends Dispatcher {
     return data.length;
   }
 
+  /** @internal */
   [kFlush](): boolean {
     if (!this._flushPending) return true;
     if (this.socket === null || this.socket.fileno() < 0) {

@@ -6,11 +6,29 @@ import { binding } from "./native.js";
 
 /** Node's system-error shape. */
 export interface SystemError extends Error {
+  /** The errno's name: "ECONNREFUSED". */
   code: string;
+  /** Negative, as Node's own: -111. */
   errno: number;
+  /** The call that failed: "connect". */
   syscall: string;
+  /** The address the call was about (bind, connect, sendto, accept: the listener's): a numeric host or a path. */
   address?: string;
+  /** Its port (inet addresses only). */
   port?: number;
+}
+
+/** Where a failed call was going: the `address` (numeric host or path) and `port` of its error. */
+export interface ErrorLocation {
+  address: string;
+  port?: number;
+}
+
+/** True for an Error in Node's system-error shape (ours, or Node's own): `code`, `errno`, `syscall`. */
+export function isSystemError(err: unknown): err is SystemError {
+  if (!(err instanceof Error)) return false;
+  const e = err as Partial<Record<"code" | "errno" | "syscall", unknown>>;
+  return typeof e.code === "string" && typeof e.errno === "number" && typeof e.syscall === "string";
 }
 
 const E = os.constants.errno;
@@ -18,8 +36,13 @@ const E = os.constants.errno;
 // (~25 µs), which made every Error built for a reset or a timeout cost that much.
 const SYSTEM_ERRORS = util.getSystemErrorMap();
 
-/** Builds the Error for a failed call; `errno` may be given positive or negative. */
-export function systemError(errno: number, syscall: string, detail?: string): SystemError {
+/**
+ * Builds the Error for a failed call; `errno` may be given positive or negative. `detail` is text
+ * for the end of the message ("bind EADDRINUSE: Address already in use (detail)"), or where the call
+ * was going: then the message is Node's ("connect ECONNREFUSED 127.0.0.1:1") and the error carries
+ * `address` and `port`.
+ */
+export function systemError(errno: number, syscall: string, detail?: string | ErrorLocation): SystemError {
   const negative = -Math.abs(errno);
   let code: string;
   try {
@@ -29,11 +52,41 @@ export function systemError(errno: number, syscall: string, detail?: string): Sy
   }
   // libuv has no name for some errnos (EINPROGRESS among them): take the platform's own.
   if (code.startsWith("Unknown")) code = ERRNO_NAMES.get(-negative) ?? code;
+  if (typeof detail === "object") {
+    const where = detail.port === undefined ? detail.address : `${detail.address}:${detail.port}`;
+    const err = new Error(`${syscall} ${code} ${where}`) as SystemError;
+    err.code = code;
+    err.errno = negative;
+    err.syscall = syscall;
+    err.address = detail.address;
+    if (detail.port !== undefined) err.port = detail.port;
+    return err;
+  }
   const text = strerror(Math.abs(errno));
   const err = new Error(`${syscall} ${code}: ${text}${detail ? ` ${detail}` : ""}`) as SystemError;
   err.code = code;
   err.errno = negative;
   err.syscall = syscall;
+  return err;
+}
+
+/** The code of the error for a host name where only a numeric address can be taken (no lookup is possible there). */
+export const ERR_NUMERIC_HOST_REQUIRED = "ERR_NUMERIC_HOST_REQUIRED";
+
+/** A host name given where a numeric address is required: code ERR_NUMERIC_HOST_REQUIRED, `hostname`. */
+export interface NumericHostError extends Error {
+  code: typeof ERR_NUMERIC_HOST_REQUIRED;
+  hostname: string;
+}
+
+/** Builds the error for `host` (a name) given where only a numeric address is taken. */
+export function numericHostError(host: string): NumericHostError {
+  const err = new Error(
+    `host name ${JSON.stringify(host)} needs a lookup: use a numeric address, "" or "localhost" here ` +
+      `(Dispatcher.connect() resolves names without blocking)`,
+  ) as NumericHostError;
+  err.code = ERR_NUMERIC_HOST_REQUIRED;
+  err.hostname = host;
   return err;
 }
 

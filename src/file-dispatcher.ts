@@ -72,14 +72,17 @@ export class FileWrapper implements Transport {
     return this.fd;
   }
 
+  /** @internal */
   [kTrySend](data: Uint8Array): number {
     return this.fd < 0 ? closedError("write").errno : binding.write(this.fd, data);
   }
 
+  /** @internal */
   [kTryRecv](n: number): Buffer | number {
     return this.fd < 0 ? closedError("read").errno : binding.read(this.fd, n);
   }
 
+  /** @internal */
   [kBuffered](): number {
     return 0;  // files are read exactly as asked
   }
@@ -97,7 +100,7 @@ function toFd(file: FileLike): number {
 }
 
 /** A Dispatcher over a plain descriptor (made non-blocking). */
-export class FileDispatcher extends Dispatcher {
+export class FileDispatcher extends Dispatcher<FileWrapper> {
   constructor(fd: FileLike, map?: SocketMap) {
     super(null, map);
     this.connected = true;

@@ -19,6 +19,7 @@ export interface IdleRecord {
 
 /** The channels that can have an idle timeout: Dispatcher and its subclasses. */
 export interface IdleChannel {
+  /** @internal */
   _idle: IdleRecord | null;
   handleClose(): void;
 }

@@ -21,12 +21,13 @@ export interface Channel {
   handleError(err: unknown): void;
   handleClose(): void;
   close?(): void;
-  /** Internal: how the loop should poll this channel now (see PollState), asked when _pollHint is set. */
+  /** @internal how the loop should poll this channel now (see PollState), asked when _pollHint is set. */
   [kPollState]?(): PollState;
+  /** @internal */
   _pollHint?: boolean;
   /** Called instead of handleClose() for a hang-up or error reported by the poller (poll-style passes). */
   handleCloseEvent?(revents: number): void;
-  /** Internal: the idle timeout's record (see idle.ts); null or absent: none. */
+  /** @internal the idle timeout's record (see idle.ts); null or absent: none. */
   _idle?: IdleRecord | null;
   /** Called when the channel has been idle for its idle timeout (default of a channel without it: handleClose()). */
   handleTimeout?(): void;
@@ -37,14 +38,16 @@ export type SocketMap = Map<number, Channel>;
 /**
  * Internal protocol: a channel that waits for a name lookup is not polled; one that failed is ready;
  * one that holds its input back (output above its bound, input ended) is polled for writing only.
+ * @internal
  */
 export const kPollState = Symbol("asyncore.pollState");
+/** @internal */
 export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2, Readable = 3, WriteOnly = 4 }
 
-/** Internal: output a channel queued during a pass, sent when the pass ends (see flushAtPassEnd). */
+/** @internal output a channel queued during a pass, sent when the pass ends (see flushAtPassEnd). */
 export const kFlush = Symbol("asyncore.flush");
 interface Flushable extends Channel {
-  /** Sends what was deferred; false to stay deferred one more pass (more input is already buffered). */
+  /** @internal Sends what was deferred; false to stay deferred one more pass (more input is already buffered). */
   [kFlush](): boolean;
 }
 
@@ -412,12 +415,12 @@ function finishPass(req: PassRequest, count: number, events: Int32Array): void {
 let deferred: Flushable[] = [];
 let spare: Flushable[] = [];
 
-/** True while a pass calls handlers (or readable()/writable()). */
+/** @internal True while a pass calls handlers (or readable()/writable()). */
 export function inPass(): boolean {
   return dispatching;
 }
 
-/** Asks for obj[kFlush]() when the current pass ends. */
+/** @internal Asks for obj[kFlush]() when the current pass ends. */
 export function flushAtPassEnd(obj: Flushable): void {
   deferred.push(obj);
 }
@@ -504,17 +507,26 @@ export function poll2(timeout?: number | null, map?: SocketMap): Promise<void> {
 /** Python's name for poll2. */
 export const poll3 = poll2;
 
+// `| undefined` everywhere: an option given as undefined means the default, also for callers
+// compiled with exactOptionalPropertyTypes.
 export interface LoopOptions {
   /** Seconds each pass waits at most (default 30; null waits without limit). */
-  timeout?: number | null;
+  timeout?: number | null | undefined;
   /** Poll-style passes instead of select-style ones. */
-  usePoll?: boolean;
-  map?: SocketMap;
+  usePoll?: boolean | undefined;
+  /** The channels to poll (default socketMap). */
+  map?: SocketMap | undefined;
   /** Stop after this many passes (null: until the map is empty). */
-  count?: number | null;
+  count?: number | null | undefined;
+  /**
+   * Stops the loop: once it aborts, loop() resolves when the pass under way ends (a pending wait
+   * ends at once), or without a pass when it is already aborted. Channels are not closed: they stay
+   * in the map, for a later loop() or closeAll().
+   */
+  signal?: AbortSignal | undefined;
 }
 
-/** Runs passes until the map is empty or `count` passes are done. */
+/** Runs passes until the map is empty, `count` passes are done, or `signal` aborts. */
 export function loop(options: LoopOptions = {}): Promise<void> {
   try {
     if (typeof options !== "object" || options === null) throw new TypeError("loop() takes an options object");
@@ -524,18 +536,41 @@ export function loop(options: LoopOptions = {}): Promise<void> {
     if (typeof usePoll !== "boolean") throw new TypeError("usePoll must be a boolean");
     let count = options.count ?? null;
     if (count !== null && (typeof count !== "number" || Number.isNaN(count))) throw new TypeError("count must be a number or null");
+    const signal = checkSignal(options.signal);
     return new Promise((resolve, reject) => {
+      let req: PassRequest | null = null;
+      // One listener per loop() (EventTarget would merge a shared one): a pass still queued behind
+      // another loop's is dropped, a waiting one ends its wait.
+      const onAbort = (): void => {
+        const queued = req === null ? -1 : queue.indexOf(req);
+        if (queued < 0) return wake();
+        queue.splice(queued, 1);
+        step();
+      };
+      signal?.addEventListener("abort", onAbort);
       const step = (err?: unknown): void => {
-        if (err !== undefined) return reject(err);
-        if (map.size === 0 || (count !== null && count <= 0)) return resolve();
+        if (err !== undefined || map.size === 0 || (count !== null && count <= 0) || signal?.aborted === true) {
+          signal?.removeEventListener("abort", onAbort);
+          return err !== undefined ? reject(err) : resolve();
+        }
         if (count !== null) count--;
-        runPass({ map, timeout, usePoll, done: step });
+        runPass((req = { map, timeout, usePoll, done: step }));
       };
       step();
     });
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  // As Node's own APIs: anything with AbortSignal's shape (a signal from another realm is one too).
+  const s = signal as Partial<AbortSignal> | null;
+  if (typeof s !== "object" || s === null || typeof s.aborted !== "boolean" || typeof s.addEventListener !== "function") {
+    throw new TypeError("signal must be an AbortSignal");
+  }
+  return signal as AbortSignal;
 }
 
 /** Closes every channel of `map` (default socketMap) and empties it. */

@@ -1,31 +1,34 @@
 // class Socket: a real non-blocking, close-on-exec BSD socket on a file descriptor, as Python's
 // socket.socket is to asyncore. Failed calls throw Node-shaped system errors (src/errors.ts).
 import { AF_INET, AF_INET6, AF_UNIX, MSG_PEEK, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from "./constants.js";
-import { type Address, fromRawAddress, toNativeAddressSync } from "./address.js";
-import { closedError, systemError, EBADF } from "./errors.js";
+import { type Address, errorLocation, fromRawAddress, localLocation, toNativeAddressSync } from "./address.js";
+import { closedError, isWouldBlock, systemError, EBADF } from "./errors.js";
 import { binding } from "./native.js";
 import { closeFd, forgetFd } from "./poller.js";
 import type { NativeAddress } from "./native.js";
 
-/** Internal fast paths used by dispatchers: -errno instead of a thrown error. */
+/** @internal Internal fast paths used by dispatchers: -errno instead of a thrown error. */
 export const kTrySend = Symbol("asyncore.trySend");
+/** @internal */
 export const kTryRecv = Symbol("asyncore.tryRecv");
-/** Internal: send several buffers in one system call; bytes sent or -errno. */
+/** @internal send several buffers in one system call; bytes sent or -errno. */
 export const kTrySendv = Symbol("asyncore.trySendv");
-/** Internal: bytes read ahead of the application and not yet handed out. */
+/** @internal bytes read ahead of the application and not yet handed out. */
 export const kBuffered = Symbol("asyncore.buffered");
-/** Internal: accept() that returns -errno instead of throwing (a listener's would-block is routine). */
+/** @internal accept() that returns -errno instead of throwing (a listener's would-block is routine). */
 export const kTryAccept = Symbol("asyncore.tryAccept");
-/** Internal: connect to an already resolved native address; 0 or a positive errno. */
+/** @internal connect to an already resolved native address; 0 or a positive errno. */
 export const kConnectNative = Symbol("asyncore.connectNative");
 
 /** What a dispatcher needs of its socket (Socket or FileWrapper). */
 export interface Transport {
   fileno(): number;
   close(): void;
+  /** @internal */
   [kTrySend](data: Uint8Array): number;
-  /** At most n bytes, reading up to `readAhead` from the kernel and keeping the rest. */
+  /** @internal At most n bytes, reading up to `readAhead` from the kernel and keeping the rest. */
   [kTryRecv](n: number, readAhead?: number): Buffer | number;
+  /** @internal */
   [kBuffered](): number;
 }
 
@@ -112,7 +115,7 @@ export class Socket implements Transport {
     const fd = this.#open("bind");
     const native = toNativeAddressSync(this.family, address, true);
     const r = binding.bind(fd, ...native);
-    if (r < 0) throw systemError(r, "bind", describe(native));
+    if (r < 0) throw systemError(r, "bind", errorLocation(native));
   }
 
   listen(backlog = 128): void {
@@ -122,10 +125,11 @@ export class Socket implements Transport {
   /** A connection and its peer's address; throws code EAGAIN when none is pending. */
   accept(): [Socket, Address] {
     const r = this[kTryAccept]();
-    if (typeof r === "number") throw systemError(r, "accept");
+    if (typeof r === "number") throw systemError(r, "accept", isWouldBlock(r) ? undefined : localLocation(this));
     return r;
   }
 
+  /** @internal */
   [kTryAccept](): [Socket, Address] | number {
     const r = binding.accept(this.#open("accept"));
     if (typeof r === "number") return r;
@@ -135,7 +139,7 @@ export class Socket implements Transport {
   /** Starts connecting; a non-blocking socket throws code EINPROGRESS, as Python's does. */
   connect(address: Address): void {
     const err = this.connectEx(address);
-    if (err !== 0) throw systemError(err, "connect", describe(toNativeAddressSync(this.family, address)));
+    if (err !== 0) throw systemError(err, "connect", errorLocation(toNativeAddressSync(this.family, address)));
   }
 
   /** 0 or a positive errno (EINPROGRESS while a non-blocking connect goes on). */
@@ -143,6 +147,7 @@ export class Socket implements Transport {
     return this[kConnectNative](toNativeAddressSync(this.family, address));
   }
 
+  /** @internal */
   [kConnectNative](native: NativeAddress): number {
     const r = binding.connect(this.#open("connect"), ...native);
     return r < 0 ? -r : 0;
@@ -159,7 +164,11 @@ export class Socket implements Transport {
 
   sendto(data: Uint8Array, address: Address): number {
     const fd = this.#open("sendto");
-    return check(binding.sendto(fd, checkBytes(data), 0, ...toNativeAddressSync(this.family, address)), "sendto");
+    const bytes = checkBytes(data);
+    const native = toNativeAddressSync(this.family, address);
+    const r = binding.sendto(fd, bytes, 0, ...native);
+    if (r < 0) throw systemError(r, "sendto", errorLocation(native));
+    return r;
   }
 
   recv(bufferSize: number, flags = 0): Buffer {
@@ -258,10 +267,12 @@ export class Socket implements Transport {
     return fd;
   }
 
+  /** @internal */
   [kTrySend](data: Uint8Array): number {
     return this.#fd < 0 ? -EBADF : binding.send(this.#fd, data, 0);
   }
 
+  /** @internal */
   [kTryRecv](n: number, readAhead = 0): Buffer | number {
     if (this.#fd < 0) return -EBADF;
     if (this.#pending !== null) return this.#takePending(n, false);
@@ -279,10 +290,12 @@ export class Socket implements Transport {
     return got.subarray(0, n);
   }
 
+  /** @internal */
   [kBuffered](): number {
     return this.#pending === null ? 0 : this.#pending.length;
   }
 
+  /** @internal */
   [kTrySendv](buffers: readonly Uint8Array[], count: number): number {
     return this.#fd < 0 ? -EBADF : binding.sendv(this.#fd, buffers, count);
   }
@@ -309,8 +322,4 @@ export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM,
   const r = binding.socketpair(checkInt(family, "family"), checkInt(type, "type"), checkInt(proto, "proto"));
   if (typeof r === "number") throw systemError(r, "socketpair");
   return [new Socket(family, type, proto, r[0]), new Socket(family, type, proto, r[1])];
-}
-
-function describe(native: NativeAddress): string {
-  return native[0] === AF_UNIX ? native[1] : `${native[1]}:${native[2]}`;
 }

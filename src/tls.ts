@@ -1,4 +1,6 @@
 // `asyncore/tls`: TLS for dispatchers and chat channels, over the OpenSSL inside Node.
+// The .d.ts use Node's types (Buffer, AbortSignal): this makes a consumer with `types: []` load them.
+/// <reference types="node" preserve="true" />
 import { AsyncChat } from "./asynchat.js";
 import { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
 import type { SocketMap } from "./loop.js";

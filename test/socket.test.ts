@@ -824,7 +824,7 @@ describe("hosts", () => {
     const u = new Socket(AF_INET, SOCK_DGRAM);
     try {
       const clear = (err: Error & { code?: string; hostname?: string }): boolean =>
-        err.code === "ENOTSUP" && err.hostname === "host.invalid" && err.message.includes("host.invalid") &&
+        err.code === "ERR_NUMERIC_HOST_REQUIRED" && err.hostname === "host.invalid" && err.message.includes("host.invalid") &&
         err.message.includes("lookup");
       assert.throws(() => s.bind(["host.invalid", 0]), clear);
       assert.throws(() => s.connect(["host.invalid", 80]), clear);

@@ -18,6 +18,7 @@ type ChannelClass = new (...args: any[]) => Dispatcher;
 /** What withTLS() adds to a channel class. */
 export interface TLSChannelMembers {
   closeError: Error | null;
+  /** @internal */
   _tls: TLSDriver | null;
   wrap(context: TLSContext, options?: WrapOptions): void;
   connect(address: Address, context?: TLSContext, options?: Omit<WrapOptions, "serverSide">): void;
@@ -35,7 +36,7 @@ export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any
   return class TLSChannel extends Base {
     // closeError (Dispatcher's) also carries TLS failures: a TLSError (ERR_TLS_TRUNCATED,
     // ERR_TLS_CERT_VERIFY, ...) set before handleClose()/handleError().
-    /** Internal: the handshake or shutdown in progress. */
+    /** @internal the handshake or shutdown in progress. */
     _tls: TLSDriver | null = null;
 
     /**
@@ -104,7 +105,7 @@ export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any
       return EMPTY;
     }
 
-    /** As Dispatcher's, and a failed session closes the channel with closeError set. */
+    /** @internal As Dispatcher's, and a failed session closes the channel with closeError set. */
     override _sent(r: number): number {
       const sock = this.socket;
       if (r === FAILED && sock instanceof TLSSocket && sock.failure !== null) {

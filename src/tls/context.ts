@@ -128,7 +128,7 @@ export class TLSContext {
     this.#trustGiven = caTexts.length > 0 || caFile !== undefined || caPath !== undefined;
   }
 
-  /** Internal: the native context, with the system store loaded first when a client will verify against it. */
+  /** @internal the native context, with the system store loaded first when a client will verify against it. */
   _native(forVerifyingClient: boolean): NativeTLSContext {
     const native = this.#native;
     if (native === null) throw new Error("the TLS context is closed");

@@ -127,6 +127,7 @@ export class TLSSocket extends Socket {
     return { version: i[0], cipher: i[1], alpn: i[2], peerSubject: i[3] };
   }
 
+  /** @internal */
   override [kTryRecv](n: number, _readAhead = 0): Buffer | number {
     const conn = this.#conn;
     if (this.fileno() < 0) return -EBADF;
@@ -146,6 +147,7 @@ export class TLSSocket extends Socket {
 
   // After a write that wanted to write, OpenSSL holds an encrypted record of the bytes it was
   // given: the next write must start with those same bytes (a send queue's head always does).
+  /** @internal */
   override [kTrySend](data: Uint8Array): number {
     const conn = this.#conn;
     if (this.fileno() < 0) return -EBADF;
@@ -165,6 +167,7 @@ export class TLSSocket extends Socket {
     return off > 0 ? off : WOULD_BLOCK;
   }
 
+  /** @internal */
   override [kTrySendv](buffers: readonly Uint8Array[], count: number): number {
     if (count === 1) return this[kTrySend](buffers[0]!);
     let total = 0;
@@ -173,7 +176,7 @@ export class TLSSocket extends Socket {
     return this[kTrySend](Buffer.concat(buffers.slice(0, k), total));
   }
 
-  /** Decrypted bytes waiting inside OpenSSL: the loop hands them out without asking the kernel. */
+  /** @internal Decrypted bytes waiting inside OpenSSL: the loop hands them out without asking the kernel. */
   override [kBuffered](): number {
     return this.#conn === null || !this.#secure ? 0 : this.#conn.pending();
   }
