@@ -47,7 +47,9 @@ export class DatagramDispatcher extends Dispatcher {
   maxDatagram = MAX_UDP_PAYLOAD;
   /** Datagrams sendto() refused because the queue was full (see outputHighWater). */
   droppedDatagrams = 0;
+  /** @internal */
   _out: Outgoing[] = [];
+  /** @internal */
   _outBytes = 0;
   #highWater = DEFAULT_OUTPUT_HIGH_WATER;
 
@@ -85,6 +87,7 @@ export class DatagramDispatcher extends Dispatcher {
     return this._outBytes >= this.#highWater || this._out.length >= MAX_QUEUED_DATAGRAMS;
   }
 
+  /** @internal */
   override _holdsInput(): boolean {
     return this.isFull();
   }

@@ -20,6 +20,7 @@ const ENTRY_POINTS = [
   { spec: "asyncore", file: "dist/src/index" },
   { spec: "asyncore/asynchat", file: "dist/src/asynchat" },
   { spec: "asyncore/tls", file: "dist/src/tls" },
+  { spec: "asyncore/smtp", file: "dist/src/smtp/server" },
 ] as const;
 const CLI = path.join(REPO_ROOT, "dist/src/cli/main.js");
 
