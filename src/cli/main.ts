@@ -9,10 +9,11 @@ import { echoClient } from "./echo-client.js";
 import { echoServer } from "./echo-server.js";
 import { forward } from "./forward.js";
 import { httpGet } from "./http-get.js";
+import { httpServer } from "./http-server.js";
 import { describeError, logToStderr } from "./report.js";
 import { type Command, CommandError, UsageError, wantsHelp } from "./usage.js";
 
-const COMMANDS: readonly Command[] = [echoServer, echoClient, httpGet, forward, chatServer, chatClient];
+const COMMANDS: readonly Command[] = [echoServer, echoClient, httpGet, forward, chatServer, chatClient, httpServer];
 
 function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
