@@ -88,8 +88,11 @@ export function findFile(root: string, urlPath: string): FoundFile | FoundDirect
     if (!urlPath.endsWith("/")) return { kind: "directory" };
     real = resolveInside(root, `${real}/index.html`);
     st = statOf(real);
+    if (!st.isFile()) throw notFound(`${real} is not a regular file`);
+    return { kind: "file", path: real, size: st.size, mtimeMs: st.mtimeMs };
   }
   if (!st.isFile()) throw notFound(`${real} is not a regular file`);
+  if (urlPath.endsWith("/")) throw notFound(`${real} is a file, not a directory`);
   return { kind: "file", path: real, size: st.size, mtimeMs: st.mtimeMs };
 }
 
