@@ -98,7 +98,8 @@ export function findFile(root: string, urlPath: string): FoundFile | FoundDirect
 
 /**
  * A file's body as a producer: `prefix` (the response head) and then exactly `size` bytes of the
- * file, `chunk` bytes per more(). The file is opened at the first more(), so that answers queued
+ * file, `chunk` bytes per more() (a piece is valid until the next more(), which AsyncChat calls
+ * once the piece is sent: pushWithProducer() it to an AsyncChat whose acOutBufferSize is `chunk`). The file is opened at the first more(), so that answers queued
  * behind others (pipelined requests) hold no descriptor, and closed at its end or by close().
  * A file that is gone or shorter than `size` by then cannot keep the promise of the head:
  * `onError` is called (the channel closes the connection) and the producer ends.
@@ -107,6 +108,7 @@ export class FileBody implements Producer {
   #fd = -1;
   #left: number;
   #prefix: Buffer | null;
+  #buf: Buffer | null = null;
 
   constructor(
     readonly path: string,
@@ -125,11 +127,18 @@ export class FileBody implements Producer {
     try {
       if (this.#fd < 0 && this.#left > 0) this.#fd = fs.openSync(this.path, OPEN_FLAGS);
       const want = Math.min(this.#left, this.chunk);
-      const start = prefix === null ? 0 : prefix.length;
-      const buf = Buffer.allocUnsafe(start + want);
+      let buf: Buffer;
+      let start = 0;
       if (prefix !== null) {
+        // The first piece carries the head: head and a small file leave in one send.
+        buf = Buffer.allocUnsafe(prefix.length + want);
         prefix.copy(buf);
+        start = prefix.length;
         this.#prefix = null;
+      } else {
+        // AsyncChat asks again only once the last piece is sent: one buffer serves every later piece.
+        this.#buf ??= Buffer.allocUnsafe(this.chunk);
+        buf = this.#buf.subarray(0, want);
       }
       let got = 0;
       while (got < want) {
