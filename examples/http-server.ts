@@ -133,7 +133,11 @@ export class HttpChannel extends AsyncChat {
       this.#log(req, 200, found.size);
       const head = Buffer.from(responseHead(200, fields, found.size, persistence), "latin1");
       if (req.method === "HEAD") this.push(head);
-      else this.pushWithProducer(this.#body(found, head));
+      else if (this._producerFifo.length === 0 && found.size <= this.acOutBufferSize) {
+        // Nothing queued before it (no pipelining) and one piece long: read now, sent with the pass's output.
+        const piece = this.#body(found, head).more();
+        if (piece.length > 0) this.push(piece);
+      } else this.pushWithProducer(this.#body(found, head));
     }
     if (persistence === "close") this.#closeAfterAnswer();
   }
