@@ -41,7 +41,8 @@ export interface HttpCell {
   /** max/min - 1 of req/s over the rounds. */
   spread: number;
   non2xx: number;
-  errors: string | null;
+  /** Socket errors the load generator counted (connect, read, write, timeout), all rounds. */
+  socketErrors: number;
 }
 
 export interface HttpBenchReport {
@@ -125,7 +126,7 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SEC;
 }
 
-interface LoadResult { requests: number; reqPerSec: number; p99Ms: number; non2xx: number; errors: string | null }
+interface LoadResult { requests: number; reqPerSec: number; p99Ms: number; non2xx: number; socketErrors: number }
 
 function toMs(value: string, unit: string): number {
   const n = Number(value);
@@ -140,8 +141,9 @@ function parseWrk(out: string): LoadResult {
   const reqPerSec = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p99 = /\s99%\s+([\d.]+)(us|ms|s|m)\b/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const errors = /Socket errors:[^\n]*/.exec(out)?.[0] ?? null;
-  return { requests, reqPerSec, p99Ms: p99 === null ? NaN : toMs(p99[1]!, p99[2]!), non2xx, errors };
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = errors === null ? 0 : errors.slice(1).reduce((a, n) => a + Number(n), 0);
+  return { requests, reqPerSec, p99Ms: p99 === null ? NaN : toMs(p99[1]!, p99[2]!), non2xx, socketErrors };
 }
 
 function parseAb(out: string): LoadResult {
@@ -150,7 +152,7 @@ function parseAb(out: string): LoadResult {
   const p99 = Number(/\s99%\s+(\d+)/.exec(out)?.[1] ?? NaN);
   const non2xx = Number(/Non-2xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const failed = Number(/Failed requests:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { requests, reqPerSec, p99Ms: p99, non2xx, errors: failed > 0 ? `${failed} failed requests` : null };
+  return { requests, reqPerSec, p99Ms: p99, non2xx, socketErrors: failed };
 }
 
 async function runLoad(tool: "wrk" | "ab", url: string, conns: number, duration: number): Promise<LoadResult> {
@@ -236,7 +238,7 @@ export async function runHttpBench(opts: HttpBenchOptions = {}): Promise<HttpBen
         reqPerCpuSec: median(runs.map((r) => r.requests / r.cpu)),
         spread: spreadOf(runs.map((r) => r.reqPerSec)),
         non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
-        errors: runs.map((r) => r.errors).find((e) => e !== null) ?? null,
+        socketErrors: runs.reduce((a, r) => a + r.socketErrors, 0),
       });
     }
   }
@@ -250,7 +252,7 @@ export function httpTables(report: HttpBenchReport): Table[] {
     const node = cells.find((c) => c.server === "node-http");
     return {
       title: `HTTP GET ${file.name}, keep-alive: ${report.command} (${report.pinning})`,
-      headers: ["server", "req/s", "spread", "p99 ms", "server CPU µs/req", "req per CPU-s", "per core vs node-http", "non-2xx"],
+      headers: ["server", "req/s", "spread", "p99 ms", "server CPU µs/req", "req per CPU-s", "per core vs node-http", "non-2xx", "socket errors"],
       rows: cells.map((c) => [
         c.server,
         c.reqPerSec.toFixed(0),
@@ -259,7 +261,8 @@ export function httpTables(report: HttpBenchReport): Table[] {
         c.cpuUsPerReq.toFixed(1),
         c.reqPerCpuSec.toFixed(0),
         node === undefined ? "-" : `${(c.reqPerCpuSec / node.reqPerCpuSec).toFixed(2)}×`,
-        `${c.non2xx}${c.errors === null ? "" : ` (${c.errors})`}`,
+        String(c.non2xx),
+        String(c.socketErrors),
       ]),
     };
   });

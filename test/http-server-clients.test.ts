@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { type Running, curlSkipReason, start, startServer, stopAll } from "./helpers/cli-process.js";
+import { CLI, type Running, curlSkipReason, start, startServer, stopAll } from "./helpers/cli-process.js";
 import { tmpPath } from "./helpers/tmpdir.js";
 import { makeSite } from "./http-server-util.js";
 
@@ -209,4 +209,41 @@ test("a slow reader of the 20 MiB file: the server's memory stays bounded (the f
   const grewMiB = (peak - before) / 1024;
   t.diagnostic(`RSS ${before} kB before, ${peak} kB at the peak`);
   assert.ok(grewMiB < 10, `the server's RSS grew by ${grewMiB.toFixed(1)} MiB while sending 20 MiB to a slow reader`);
+});
+
+const DISCONNECTS = String.raw`
+import socket, sys
+port = int(sys.argv[1])
+for i in range(5):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /20m.bin HTTP/1.1\r\nHost: d\r\n\r\n")
+    got = 0
+    while got < 1 << 20:
+        got += len(s.recv(65536))
+    s.close()
+print("done")
+`;
+
+test("clients that disconnect in the middle of a 20 MiB answer leave no descriptor open", {
+  skip: (python() ?? (fs.existsSync("/proc/self/fd") ? null : "no /proc: descriptors cannot be counted")) ?? false,
+  timeout: 60_000,
+}, async () => {
+  const pid = server.proc.child.pid!;
+  const fds = (): number => fs.readdirSync(`/proc/${pid}/fd`).length;
+  const before = fds();
+  const r = await run("python3", ["-c", DISCONNECTS, String(server.port)]);
+  assert.equal(r.code, 0, r.stderr);
+  // The server sees each reset when it next writes: wait (bounded) for the count to come back.
+  const deadline = Date.now() + 10_000;
+  while (fds() > before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(fds(), before, "every connection and every file it was sending was closed");
+});
+
+test("the command: a root that is not a directory is one line and exit 1; a bad bound is exit 2", { timeout: 30_000 }, async () => {
+  const missingRoot = await start(process.execPath, [CLI, "http-server", "--root", path.join(site.root, "nope"), "--port", "0"]).exited;
+  assert.equal(missingRoot.code, 1);
+  assert.match(missingRoot.stderr, /^asyncore: http-server: cannot serve .*nope: .*ENOENT/);
+  const badBound = await start(process.execPath, [CLI, "http-server", "--max-header-bytes", "10"]).exited;
+  assert.equal(badBound.code, 2);
+  assert.match(badBound.stderr, /--max-header-bytes.*256 to 1048576/);
 });
