@@ -5,6 +5,8 @@ import { type TestContext, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import net from "node:net";
+import { HttpChannel } from "../examples/http-server.js";
 import { POLLERS } from "./helpers/pollers.js";
 import { exchange, get, makeSite, startServer } from "./http-server-util.js";
 
@@ -203,5 +205,35 @@ for (const mode of POLLERS) {
     assert.equal(r.closed, true);
     assert.deepEqual(r.answers.map((a) => a.status), [200]);
     assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
+  });
+
+  test(`a file that shrinks while it is sent: the connection closes short of Content-Length, one error line, ${mode.name}`, { timeout: 30_000 }, async (t) => {
+    const { port } = serve(t);
+    const name = `shrinking-${mode.usePoll}.bin`;
+    const file = path.join(site.root, name);
+    fs.writeFileSync(file, Buffer.alloc(32 * 1024 * 1024, 0x5a));
+    const logged: string[] = [];
+    const saved = HttpChannel.prototype.logInfo;
+    HttpChannel.prototype.logInfo = function logInfo(message: unknown, type = "info"): void {
+      logged.push(`${type}: ${String(message)}`);
+    };
+    t.after(() => {
+      HttpChannel.prototype.logInfo = saved;
+      fs.rmSync(file, { force: true });
+    });
+    let received = 0;
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(port, "127.0.0.1", () => sock.write(get(`/${name}`)));
+      sock.on("data", (d) => {
+        // At the first bytes the server has read only what the socket buffers hold.
+        if (received === 0) fs.truncateSync(file, 0);
+        received += d.length;
+      });
+      sock.on("error", reject);
+      sock.on("close", () => resolve());
+    });
+    assert.ok(received > 0 && received < 32 * 1024 * 1024, `${received} bytes arrived before the close`);
+    assert.equal(logged.length, 1, logged.join("\n"));
+    assert.match(logged[0]!, /^error: cannot send .*shrinking.* is shorter than when its answer began/);
   });
 }

@@ -5,6 +5,8 @@ import { serve } from "./listen.js";
 import { describeError } from "./report.js";
 import { type Command, CommandError, HOST_PORT, IDLE_TIMEOUT, hostAndPort, idleTimeout, parse, parseCount } from "./usage.js";
 
+const DEFAULT_IDLE_SECONDS = 60;
+
 export const httpServer: Command = {
   name: "http-server",
   summary: "serve the files of a directory over HTTP/1.1 (keep-alive, pipelining, HEAD, 304)",
@@ -25,8 +27,8 @@ Options:
   --root DIR               the directory to serve (default: the current directory)
   --host HOST              address to listen on (default 127.0.0.1)
   --port PORT              port to listen on, 0 for any free port (default 8080)
-  --idle-timeout SECONDS   close a connection that has read and written nothing for SECONDS;
-                           default: never
+  --idle-timeout SECONDS   close a connection that has read and written nothing for SECONDS
+                           (between requests, or a client that stops reading); default 60
   --max-header-bytes N     the largest request head (request line and header fields) in bytes,
                            from 256 to 1048576 (default ${DEFAULT_MAX_HEADER_BYTES}); larger ones get 431
   --log                    print one line per answer on stdout: "HOST:PORT METHOD TARGET STATUS BYTES"
@@ -38,7 +40,8 @@ Options:
       options: { ...HOST_PORT, ...IDLE_TIMEOUT, root: { type: "string", default: "." }, "max-header-bytes": { type: "string" }, log: { type: "boolean" } },
     });
     const [host, port] = hostAndPort("http-server", values);
-    const idle = idleTimeout("http-server", values);
+    // Unlike the other servers, a default: an HTTP client keeps idle connections open on speculation.
+    const idle = idleTimeout("http-server", values) ?? DEFAULT_IDLE_SECONDS;
     const maxHeader = values["max-header-bytes"];
     const maxHeaderBytes = maxHeader === undefined ? DEFAULT_MAX_HEADER_BYTES : parseCount("http-server", "--max-header-bytes", maxHeader, 256, 1024 * 1024);
     const root = values.root!;
