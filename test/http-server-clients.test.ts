@@ -247,3 +247,23 @@ test("the command: a root that is not a directory is one line and exit 1; a bad 
   assert.equal(badBound.code, 2);
   assert.match(badBound.stderr, /--max-header-bytes.*256 to 1048576/);
 });
+
+test("--workers 2: threads share the port, every request answered; SIGTERM stops all with exit 0", { skip: python() ?? false, timeout: 60_000 }, async () => {
+  const { proc, port } = await startServer(["http-server", "--root", site.root, "--port", "0", "--workers", "2"], { timeoutMs: 50_000 });
+  assert.match(proc.stderr, /http-server listening on 127\.0\.0\.1:\d+ \(2 workers\)/);
+  const r = await run("python3", ["-c", String.raw`
+import http.client, sys
+ok = 0
+for i in range(40):
+    c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+    c.request("GET", "/1k.bin")
+    r = c.getresponse()
+    ok += r.status == 200 and len(r.read()) == 1024
+    c.close()
+print(ok)
+`, String(port)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "40");
+  const exit = await proc.stop("SIGTERM");
+  assert.equal(exit.code, 0, exit.stderr);
+});

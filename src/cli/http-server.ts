@@ -1,8 +1,10 @@
 // asyncore http-server: the static file server on AsyncChat (examples/http-server.ts).
 import { DEFAULT_MAX_HEADER_BYTES, HttpServer } from "../../examples/http-server.js";
 import { realRoot } from "../http/files.js";
-import { serve } from "./listen.js";
-import { describeError } from "./report.js";
+import type { HttpWorkerData } from "./http-server-worker.js";
+import { bindableHost, serve } from "./listen.js";
+import { describeError, formatAddress } from "./report.js";
+import { runWorkers } from "./workers.js";
 import { type Command, CommandError, HOST_PORT, IDLE_TIMEOUT, hostAndPort, idleTimeout, parse, parseCount } from "./usage.js";
 
 const DEFAULT_IDLE_SECONDS = 60;
@@ -11,7 +13,7 @@ export const httpServer: Command = {
   name: "http-server",
   summary: "serve the files of a directory over HTTP/1.1 (keep-alive, pipelining, HEAD, 304)",
   help: `Usage: asyncore http-server [--root DIR] [--host HOST] [--port PORT] [--idle-timeout SECONDS]
-                            [--max-header-bytes N] [--log]
+                            [--max-header-bytes N] [--log] [--workers N]
 
 Serves the files under DIR over HTTP/1.1, built on AsyncChat. GET and HEAD; keep-alive (the
 HTTP/1.1 default, and HTTP/1.0 with "Connection: keep-alive") and pipelined requests, answered
@@ -22,6 +24,9 @@ read whole. Paths are confined to DIR: ".." or a NUL in the path is 400, a symbo
 leads out of DIR is 404. Other methods get 405, a request with a body 413, a request head over
 the bound 431, a malformed request 400. It prints "http-server listening on HOST:PORT" on stderr
 once it listens. SIGINT closes every connection and exits with code 130, SIGTERM with code 0.
+With --workers N (N > 1) the server runs in N threads, each with its own loop and its own
+listener on the shared port (SO_REUSEPORT: the kernel spreads connections across them); it says
+"http-server listening on HOST:PORT (N workers)", and a signal stops every worker.
 
 Options:
   --root DIR               the directory to serve (default: the current directory)
@@ -32,12 +37,14 @@ Options:
   --max-header-bytes N     the largest request head (request line and header fields) in bytes,
                            from 256 to 1048576 (default ${DEFAULT_MAX_HEADER_BYTES}); larger ones get 431
   --log                    print one line per answer on stdout: "HOST:PORT METHOD TARGET STATUS BYTES"
+  --workers N              serve with N threads sharing the port (default 1, at most 256)
   -h, --help               show this help
 `,
   async run(args) {
     const { values } = parse("http-server", {
       args,
-      options: { ...HOST_PORT, ...IDLE_TIMEOUT, root: { type: "string", default: "." }, "max-header-bytes": { type: "string" }, log: { type: "boolean" } },
+      options: { ...HOST_PORT, ...IDLE_TIMEOUT, root: { type: "string", default: "." }, "max-header-bytes": { type: "string" }, log: { type: "boolean" },
+        workers: { type: "string", default: "1" } },
     });
     const [host, port] = hostAndPort("http-server", values);
     // Unlike the other servers, a default: an HTTP client keeps idle connections open on speculation.
@@ -49,6 +56,16 @@ Options:
       realRoot(root);
     } catch (err) {
       throw new CommandError(`cannot serve ${root}: ${describeError(err)}`);
+    }
+    const workers = parseCount("http-server", "--workers", values.workers!, 1, 256);
+    if (workers > 1) {
+      const data: HttpWorkerData = { root, host: await bindableHost(host), port, idleTimeout: idle, maxHeaderBytes, log: values.log === true };
+      return runWorkers({
+        count: workers,
+        entry: new URL("./http-server-worker.js", import.meta.url),
+        data,
+        onListening: (address) => process.stderr.write(`http-server listening on ${formatAddress(address)} (${workers} workers)\n`),
+      });
     }
     return serve("http-server", host, port, (h, p) => {
       const server = new HttpServer(root, h, p);
