@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { CLIENT_CPU, type Command, Proc, SERVER_CPU, killAllStarted, pinned, pinning } from "./procs.js";
+import { CLIENT_CPU, type Command, Proc, SERVER_CPU, freePort, killAllStarted, pinned, pinning, waitForPort } from "./procs.js";
 import { startServer } from "./echo.js";
 import { waitForQuiet } from "./quiet.js";
 import { type Table, median, renderTable } from "./report.js";
@@ -45,11 +45,22 @@ export interface HttpCell {
   socketErrors: number;
 }
 
+/** `http-server --workers N` on the 1 KiB file, nothing pinned (the load generator shares the cores). */
+export interface WorkersCell {
+  workers: number;
+  /** Median of the rounds. */
+  reqPerSec: number;
+  spread: number;
+  p99Ms: number;
+  non2xx: number;
+}
+
 export interface HttpBenchReport {
   tool: string;
   command: string;
   pinning: string;
   cells: HttpCell[];
+  workers: WorkersCell[];
   skipped: string[];
 }
 
@@ -155,11 +166,12 @@ function parseAb(out: string): LoadResult {
   return { requests, reqPerSec, p99Ms: p99, non2xx, socketErrors: failed };
 }
 
-async function runLoad(tool: "wrk" | "ab", url: string, conns: number, duration: number): Promise<LoadResult> {
+async function runLoad(tool: "wrk" | "ab", url: string, conns: number, duration: number, pin = true): Promise<LoadResult> {
   const args = tool === "wrk"
     ? ["-t", "1", "-c", String(conns), "-d", `${duration}s`, "--latency", url]
     : ["-k", "-q", "-c", String(conns), "-t", String(duration), "-n", "100000000", url];
-  const proc = new Proc(pinned(CLIENT_CPU, { cmd: tool, args }));
+  const command = { cmd: tool, args };
+  const proc = new Proc(pin ? pinned(CLIENT_CPU, command) : command);
   const timer = setTimeout(() => proc.child.kill("SIGKILL"), (duration + 30) * 1000);
   await proc.exited;
   clearTimeout(timer);
@@ -192,7 +204,7 @@ export async function runHttpBench(opts: HttpBenchOptions = {}): Promise<HttpBen
   const tool = has("wrk", ["-v"]) ? "wrk" : has("ab", ["-V"]) ? "ab" : null;
   const pinNote = pinning.enabled ? `servers on CPU ${SERVER_CPU}, ${tool ?? "load"} on CPU ${CLIENT_CPU} (taskset)` : `not pinned (${pinning.reason})`;
   const command = tool === "wrk" ? `wrk -t 1 -c ${conns} -d ${duration}s --latency URL` : `ab -k -c ${conns} -t ${duration} URL`;
-  const report: HttpBenchReport = { tool: tool ?? "none", command, pinning: pinNote, cells: [], skipped: [] };
+  const report: HttpBenchReport = { tool: tool ?? "none", command, pinning: pinNote, cells: [], workers: [], skipped: [] };
   if (tool === null) {
     report.skipped.push("neither wrk nor ab (apache2-utils) is installed: the HTTP row is skipped");
     return report;
@@ -242,7 +254,54 @@ export async function runHttpBench(opts: HttpBenchOptions = {}): Promise<HttpBen
       });
     }
   }
+  report.workers = await runWorkersRows(tool, root, conns, duration, rounds, log);
   return report;
+}
+
+/** `--workers 1` and `--workers 2` in turn, unpinned: every thread (and wrk) may run on either core. */
+async function runWorkersRows(tool: "wrk" | "ab", root: string, conns: number, duration: number, rounds: number, log: (line: string) => void): Promise<WorkersCell[]> {
+  const runs = new Map<number, LoadResult[]>([[1, []], [2, []]]);
+  for (let round = 1; round <= rounds; round++) {
+    for (const workers of [1, 2]) {
+      await waitForQuiet();
+      const port = await freePort();
+      const proc = new Proc({ cmd: process.execPath, args: [CLI, "http-server", "--root", root, "--port", String(port), "--workers", String(workers)] });
+      try {
+        await waitForPort(port, proc);
+        const url = `http://127.0.0.1:${port}/1k.bin`;
+        await runLoad(tool, url, conns, 1, false);
+        const r = await runLoad(tool, url, conns, duration, false);
+        runs.get(workers)!.push(r);
+        log(`http 1k.bin ours --workers ${workers} (unpinned) round ${round}/${rounds}: ${r.reqPerSec.toFixed(0)} req/s`);
+      } finally {
+        await proc.stop();
+      }
+    }
+  }
+  return [...runs].map(([workers, rs]) => ({
+    workers,
+    reqPerSec: median(rs.map((r) => r.reqPerSec)),
+    spread: spreadOf(rs.map((r) => r.reqPerSec)),
+    p99Ms: median(rs.map((r) => r.p99Ms)),
+    non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+  }));
+}
+
+/** `--workers 2` against `--workers 1`. */
+export function workersTable(report: HttpBenchReport): Table {
+  const one = report.workers.find((c) => c.workers === 1);
+  return {
+    title: `asyncore http-server --workers N, GET 1k.bin: ${report.command}, nothing pinned (${report.tool} shares the cores)`,
+    headers: ["workers", "req/s", "spread", "p99 ms", "vs 1 worker", "non-2xx"],
+    rows: report.workers.map((c) => [
+      String(c.workers),
+      c.reqPerSec.toFixed(0),
+      `${(c.spread * 100).toFixed(0)}%`,
+      c.p99Ms.toFixed(2),
+      one === undefined ? "-" : `${(c.reqPerSec / one.reqPerSec).toFixed(2)}×`,
+      String(c.non2xx),
+    ]),
+  };
 }
 
 /** One table per file, a row per server, the per-core ratio against Node's http. */
@@ -276,7 +335,7 @@ export async function printHttpBench(argv: string[]): Promise<HttpBenchReport> {
   };
   const report = await runHttpBench({ rounds: value("--rounds"), duration: value("--duration"), conns: value("--conns") });
   for (const s of report.skipped) process.stdout.write(`skipped: ${s}\n`);
-  for (const t of httpTables(report)) process.stdout.write(`\n${t.title}\n${renderTable(t, "text")}\n`);
+  for (const t of [...httpTables(report), workersTable(report)]) process.stdout.write(`\n${t.title}\n${renderTable(t, "text")}\n`);
   return report;
 }
 
