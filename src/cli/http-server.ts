@@ -1,10 +1,9 @@
 // asyncore http-server: the static file server on AsyncChat (examples/http-server.ts).
-import { DEFAULT_MAX_HEADER_BYTES, HttpServer } from "../../examples/http-server.js";
-import { realRoot } from "../http/files.js";
+// The server's modules are loaded when the command runs: `asyncore --help` and the other commands
+// start without them (a process at a low descriptor limit opens fewer files while it loads).
 import type { HttpWorkerData } from "./http-server-worker.js";
 import { bindableHost, serve } from "./listen.js";
 import { describeError, formatAddress } from "./report.js";
-import { runWorkers } from "./workers.js";
 import { type Command, CommandError, HOST_PORT, IDLE_TIMEOUT, hostAndPort, idleTimeout, parse, parseCount } from "./usage.js";
 
 const DEFAULT_IDLE_SECONDS = 60;
@@ -35,7 +34,7 @@ Options:
   --idle-timeout SECONDS   close a connection that has read and written nothing for SECONDS
                            (between requests, or a client that stops reading); default 60
   --max-header-bytes N     the largest request head (request line and header fields) in bytes,
-                           from 256 to 1048576 (default ${DEFAULT_MAX_HEADER_BYTES}); larger ones get 431
+                           from 256 to 1048576 (default 16384, as Node's http); larger ones get 431
   --log                    print one line per answer on stdout: "HOST:PORT METHOD TARGET STATUS BYTES"
   --workers N              serve with N threads sharing the port (default 1, at most 256)
   -h, --help               show this help
@@ -50,16 +49,20 @@ Options:
     // Unlike the other servers, a default: an HTTP client keeps idle connections open on speculation.
     const idle = idleTimeout("http-server", values) ?? DEFAULT_IDLE_SECONDS;
     const maxHeader = values["max-header-bytes"];
-    const maxHeaderBytes = maxHeader === undefined ? DEFAULT_MAX_HEADER_BYTES : parseCount("http-server", "--max-header-bytes", maxHeader, 256, 1024 * 1024);
+    const maxHeaderOption = maxHeader === undefined ? null : parseCount("http-server", "--max-header-bytes", maxHeader, 256, 1024 * 1024);
+    const workers = parseCount("http-server", "--workers", values.workers!, 1, 256);
     const root = values.root!;
+    const { DEFAULT_MAX_HEADER_BYTES, HttpServer } = await import("../../examples/http-server.js");
+    const { realRoot } = await import("../http/files.js");
+    const maxHeaderBytes = maxHeaderOption ?? DEFAULT_MAX_HEADER_BYTES;
     try {
       realRoot(root);
     } catch (err) {
       throw new CommandError(`cannot serve ${root}: ${describeError(err)}`);
     }
-    const workers = parseCount("http-server", "--workers", values.workers!, 1, 256);
     if (workers > 1) {
       const data: HttpWorkerData = { root, host: await bindableHost(host), port, idleTimeout: idle, maxHeaderBytes, log: values.log === true };
+      const { runWorkers } = await import("./workers.js");
       return runWorkers({
         count: workers,
         entry: new URL("./http-server-worker.js", import.meta.url),
