@@ -106,11 +106,9 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<number> {
     });
     exits.push(new Promise((resolve) => {
       worker.once("exit", (code) => {
-        if (!stopping) {
-          const e = new CommandError(`worker ${index + 1} ended on its own (exit code ${code})`);
-          failedStart!(e);
-          fail(e);
-        }
+        const e = new CommandError(`worker ${index + 1} ended on its own (exit code ${code})`);
+        failedStart!(e);  // a worker stopped (or terminated) before it listened: nothing waits for it
+        if (!stopping) fail(e);
         resolve();
       });
     }));
@@ -134,7 +132,8 @@ export async function runWorkers(opts: RunWorkersOptions): Promise<number> {
         await Promise.all(others);
         if (!stopping) opts.onListening?.(first);
       } catch (err) {
-        fail(err instanceof Error ? err : new Error(String(err)));
+        // Already reported through fail(), or a worker that ended because everything is stopping.
+        if (!stopping) fail(err instanceof Error ? err : new Error(String(err)));
       }
     }
     await Promise.all(exits);
