@@ -9,6 +9,7 @@ import { compileTools } from "./build.js";
 import { cpuChart } from "./chart.js";
 import { runEchoMatrix, sizeLabel, type Log } from "./echo.js";
 import { runForward } from "./forward.js";
+import { printHttpBench } from "./http.js";
 import { describeMachine } from "./machine.js";
 import { parseOptions, USAGE, type Options } from "./options.js";
 import { CLIENT_CPU, SERVER_CPU, killAllStarted, pinning } from "./procs.js";
@@ -71,6 +72,11 @@ function writeDocs(o: Options, results: Results, echoServers: string[]): void {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv.includes("--only-smtp")) return void process.stdout.write(`${smtpTable(await runSmtpBench({ root, log }))}\n`);
+
+  if (argv.includes("--only-http")) {  // the HTTP row alone: bench/http.ts, its own options
+    await printHttpBench(argv);
+    return;
+  }
   const o = parseOptions(argv, process.env);
   if (o.help) {
     process.stdout.write(USAGE);

@@ -22,6 +22,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   entry("forward", "forward every connection on a local port to a remote address (TLS optional)", async () => (await import("./forward.js")).forward),
   entry("chat-server", "run a line-based chat server: each line goes to every other client", async () => (await import("./chat-server.js")).chatServer),
   entry("chat-client", "connect to a line server: send stdin's lines, print the lines received", async () => (await import("./chat-client.js")).chatClient),
+  entry("http-server", "serve the files of a directory over HTTP/1.1 (keep-alive, pipelining, HEAD, 304)", async () => (await import("./http-server.js")).httpServer),
   entry("smtp-server", "run an SMTP server that prints a line per message or files it in a maildir", async () => (await import("./smtp-server.js")).smtpServer),
   entry("udp-echo", "run the UDP echo server: every datagram goes back to its sender", async () => (await import("./udp-echo.js")).udpEcho),
   entry("udp-echo-client", "send datagrams to a UDP echo server and check that each comes back", async () => (await import("./udp-echo.js")).udpEchoClient),
