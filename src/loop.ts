@@ -333,6 +333,7 @@ let lastPassHadEvents = false;
 
 function startPass(req: PassRequest): void {
   passMap = req.map;
+  passedMaps.add(req.map);
   passUsePoll = req.usePoll;
   passImmediate = false;
   passCount = 0;
@@ -378,7 +379,11 @@ function waitFor(req: PassRequest, timeout: number | null): void {
 }
 
 function finishPass(req: PassRequest, count: number, events: Int32Array): void {
-  if (count > 0 && ignoredOnly(count, events)) {
+  if (count > 0 && ignoredOnly(count, events) && queue.length > 0) {
+    // Readiness for another map's channels while that map's pass waits its turn: end this pass
+    // (nothing to call) so that pass runs and finds it; their interest stays registered.
+    count = 0;
+  } else if (count > 0 && ignoredOnly(count, events)) {
     // Nothing to call: stop watching those descriptors for the rest of this pass (the next pass
     // asks again) and wait for what is left of the timeout, as select() would.
     for (let k = 0; k < count; k++) poller.setInterest(events[2 * k]!, 0);
@@ -457,9 +462,16 @@ function next(): void {
 function runPass(req: PassRequest): void {
   // Behind any queued pass: a loop() that asks again as its pass ends must not starve a loop()
   // on another map that has been waiting for its turn.
-  if (poller.isWaiting() || dispatching || queue.length > 0) queue.push(req);
-  else startPass(req);
+  if (poller.isWaiting() || dispatching || queue.length > 0) {
+    queue.push(req);
+    // A map that has never had a pass has no interest registered, so nothing of it can end the
+    // pass that waits; and a pass that must not wait (timeout 0) must not wait behind another.
+    if (poller.isWaiting() && req.map !== passMap && (req.timeout === 0 || !passedMaps.has(req.map))) poller.wake();
+  } else startPass(req);
 }
+
+// Maps that have had a pass (their channels' interest is registered with the poller).
+const passedMaps = new WeakSet<SocketMap>();
 
 /** A nudge from outside a pass (a timer, a promise): the pending wait ends so the next pass sees the change. */
 export function wake(): void {
