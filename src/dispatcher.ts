@@ -9,9 +9,10 @@ import {
 } from "./errors.js";
 import { type Channel, type SocketMap, PollState, flushAtPassEnd, inPass, kFlush, kPollState, socketMap, wake } from "./loop.js";
 import {
-  type Transport, Socket, checkBytes, checkInt, isReceived, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend,
+  type Transport, Socket, checkBytes, checkInt, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend,
   kTrySendv,
 } from "./socket.js";
+import { isReceived, joinReceived } from "./receive.js";
 import { compactTraceback } from "./traceback.js";
 import type { NativeAddress } from "./native.js";
 import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchIdle } from "./idle.js";
@@ -716,9 +717,16 @@ export class DispatcherWithSend extends Dispatcher {
     if (data.length === 0) return 0;
     // Queued data must not change under us if the caller reuses its buffer: copy, unless it is
     // memory a receive of ours made (nothing else writes there).
-    const chunk = isReceived(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
-    this._queue.push(chunk);
-    this._queued += chunk.length;
+    const queue = this._queue;
+    if (isReceived(data)) {
+      // Received memory is a Buffer already; right after the last queued part (the next piece of
+      // the same read-ahead) it extends that part: one iovec for a whole read-ahead.
+      const chunk = data instanceof Buffer ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const joined = queue.length > 0 ? joinReceived(queue[queue.length - 1]!, chunk) : null;
+      if (joined !== null) queue[queue.length - 1] = joined;
+      else queue.push(chunk);
+    } else queue.push(Buffer.from(data));
+    this._queued += data.length;
     if (this._queued > this.#highWater) this._pollHint = true;
     if (inPass()) {
       if (!this._flushPending) {

@@ -4,6 +4,7 @@ import { AF_INET, AF_INET6, AF_UNIX, MSG_PEEK, SOCK_STREAM, SOL_SOCKET, SO_ERROR
 import { type Address, fromRawAddress, toNativeAddressSync } from "./address.js";
 import { closedError, systemError, EBADF } from "./errors.js";
 import { binding } from "./native.js";
+import { MAX_RECEIVE, ReadAhead, receive } from "./receive.js";
 import { closeFd, forgetFd } from "./poller.js";
 import type { NativeAddress } from "./native.js";
 
@@ -29,28 +30,8 @@ export interface Transport {
   [kBuffered](): number;
 }
 
-// Dispatchers receive into a shared slab and get views of it: no allocation or copy per read, and
-// a part once handed out is never written again, so a dispatcher may queue it for sending without
-// a defensive copy. A slab is replaced (not reused) when the next read might not fit; its memory
-// goes when the last view of it does.
-const SLAB_SIZE = 1024 * 1024;
-let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
-let slabUsed = 0;
-let previousSlab: ArrayBufferLike | null = null;
-
-function slabFor(n: number): Buffer {
-  if (slabUsed + n > slab.length) {
-    previousSlab = slab.buffer;
-    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, n));
-    slabUsed = 0;
-  }
-  return slab;
-}
-
-/** True when `data` lies in memory that a dispatcher's receive made (nothing else writes there). */
-export function isReceived(data: Uint8Array): boolean {
-  return data.buffer === slab.buffer || data.buffer === previousSlab;
-}
+/** Memory made by a dispatcher's receive (see receive.ts). */
+export { isReceived } from "./receive.js";
 
 // A Socket collected while still open closes its descriptor and warns, as Python does.
 const unclosed = new FinalizationRegistry<number>((fd) => {
@@ -83,9 +64,10 @@ export class Socket implements Transport {
   readonly type: number;
   readonly proto: number;
   #fd: number;
-  // Stream bytes the kernel gave a dispatcher's read-ahead and the application has not read yet.
-  // Every receive hands these out first, so reads stay in order whichever method is used.
-  #pending: Buffer | null = null;
+  // Stream bytes the kernel gave a dispatcher's read-ahead and the application has not read yet
+  // (made on the first read-ahead). Every receive hands these out first, so reads stay in order
+  // whichever method is used.
+  #ahead: ReadAhead | null = null;
 
   /** A new socket, or (with `fileno`) one that takes over an existing descriptor. */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno: number | null = null) {
@@ -166,14 +148,14 @@ export class Socket implements Transport {
     const fd = this.#open("recv");
     checkInt(bufferSize, "bufferSize");
     checkInt(flags, "flags");
-    if (this.#pending !== null && (flags & ~MSG_PEEK) === 0) return this.#takePending(bufferSize, flags !== 0);
+    if (this.#ahead !== null && this.#ahead.length > 0 && (flags & ~MSG_PEEK) === 0) return this.#ahead.take(bufferSize, flags !== 0);
     const r = binding.recv(fd, bufferSize, flags);
     if (typeof r === "number") throw systemError(r, "recv");
     return r;
   }
 
   recvfrom(bufferSize: number, flags = 0): [Buffer, Address] {
-    if (this.#pending !== null && (flags & ~MSG_PEEK) === 0) return [this.recv(bufferSize, flags), this.getpeername()];
+    if (this.#ahead !== null && this.#ahead.length > 0 && (flags & ~MSG_PEEK) === 0) return [this.recv(bufferSize, flags), this.getpeername()];
     const r = binding.recvfrom(this.#open("recvfrom"), checkInt(bufferSize, "bufferSize"), checkInt(flags, "flags"));
     if (typeof r === "number") throw systemError(r, "recvfrom");
     return [r[0], fromRawAddress(r[1])];
@@ -238,7 +220,7 @@ export class Socket implements Transport {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;  // first, so that nothing can use the number once the kernel reuses it
-    this.#pending = null;
+    this.#ahead = null;
     unclosed.unregister(this);
     check(closeFd(fd), "close");
   }
@@ -252,7 +234,7 @@ export class Socket implements Transport {
     const fd = this.#fd;
     if (fd < 0) return fd;
     this.#fd = -1;
-    this.#pending = null;
+    this.#ahead = null;
     unclosed.unregister(this);
     forgetFd(fd);
     return fd;
@@ -264,38 +246,24 @@ export class Socket implements Transport {
 
   [kTryRecv](n: number, readAhead = 0): Buffer | number {
     if (this.#fd < 0) return -EBADF;
-    if (this.#pending !== null) return this.#takePending(n, false);
+    let ahead = this.#ahead;
+    if (ahead !== null && ahead.end > ahead.start) return ahead.take(n);
     // Read ahead only on stream sockets: on datagram sockets a larger read changes nothing but
-    // whether a truncated message is noticed. One receive takes at most a slab: recv(2**31-1)
-    // must not allocate 2 GiB for the few bytes that are there.
-    const want = Math.min(readAhead > n && this.type === SOCK_STREAM ? readAhead : n, SLAB_SIZE);
-    const into = slabFor(want);
-    const r = binding.recvInto(this.#fd, into, slabUsed, want);
-    if (r < 0) return r;
-    const got = into.subarray(slabUsed, slabUsed + r);
-    slabUsed += (r + 7) & ~7;
-    if (r <= n) return got;
-    this.#pending = got.subarray(n);
-    return got.subarray(0, n);
+    // whether a truncated message is noticed.
+    if (readAhead > n && this.type === SOCK_STREAM) {
+      ahead ??= this.#ahead = new ReadAhead();
+      return receive(this.#fd, n, Math.min(readAhead, MAX_RECEIVE), ahead);
+    }
+    return receive(this.#fd, n, Math.min(n, MAX_RECEIVE), null);
   }
 
   [kBuffered](): number {
-    return this.#pending === null ? 0 : this.#pending.length;
+    const ahead = this.#ahead;
+    return ahead === null ? 0 : ahead.end - ahead.start;
   }
 
   [kTrySendv](buffers: readonly Uint8Array[], count: number): number {
     return this.#fd < 0 ? -EBADF : binding.sendv(this.#fd, buffers, count);
-  }
-
-  #takePending(n: number, peek: boolean): Buffer {
-    const pending = this.#pending!;
-    if (peek) return pending.subarray(0, n);
-    if (n >= pending.length) {
-      this.#pending = null;
-      return pending;
-    }
-    this.#pending = pending.subarray(n);
-    return pending.subarray(0, n);
   }
 
   toString(): string {
