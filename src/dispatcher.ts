@@ -1,4 +1,4 @@
-// Dispatcher and DispatcherWithSend: asyncore's channel classes over a Socket.
+// Dispatcher: asyncore's channel class over a Socket (DispatcherWithSend: dispatcher-with-send.ts).
 import os from "node:os";
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
@@ -7,12 +7,10 @@ import { type Address, resolveAddress, toNativeAddress } from "./address.js";
 import {
   DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, isWouldBlock, systemError,
 } from "./errors.js";
-import { type Channel, type SocketMap, PollState, flushAtPassEnd, inPass, kFlush, kPollState, socketMap, wake } from "./loop.js";
+import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
 import {
   type Transport, Socket, checkBytes, checkInt, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend,
-  kTrySendv,
 } from "./socket.js";
-import { isReceived, joinReceived } from "./receive.js";
 import { compactTraceback } from "./traceback.js";
 import type { NativeAddress } from "./native.js";
 import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchIdle } from "./idle.js";
@@ -48,16 +46,7 @@ interface AcceptPause {
   errorAt: number;
 }
 
-/** The default output bound of DispatcherWithSend and AsyncChat (outputHighWater): 1 MiB. */
-export const DEFAULT_OUTPUT_HIGH_WATER = 1024 * 1024;
-
-/** Checks an outputHighWater value: a non-negative number of bytes, or Infinity. */
-export function checkHighWater(value: unknown): number {
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(`outputHighWater must be a non-negative number of bytes (or Infinity), got ${String(value)}`);
-  }
-  return value;
-}
+export { DEFAULT_OUTPUT_HIGH_WATER, MAX_DEFERRED, checkHighWater } from "./output-bound.js";
 
 export class Dispatcher implements Channel {
   debug = false;
@@ -597,174 +586,5 @@ function waitingConnections(sock: Socket): number | null {
     return sock.getsockopt(IPPROTO_TCP, TCP_INFO, 104).readUInt32LE(24);  // tcpi_unacked: the accept queue's length
   } catch {
     return null;
-  }
-}
-
-/** Deferred output past this size is sent without waiting for the pass to end (DispatcherWithSend, AsyncChat). */
-export const MAX_DEFERRED = 256 * 1024;
-
-/** A Dispatcher whose send() queues what the kernel does not take at once. */
-export class DispatcherWithSend extends Dispatcher {
-  // What is queued, as the chunks send() was given: one gather-write sends them all, and
-  // outBuffer joins them only when someone looks.
-  _queue: Buffer[] = [];
-  _queued = 0;
-  _flushPending = false;  // the current pass sends the queue when it ends
-  #highWater = DEFAULT_OUTPUT_HIGH_WATER;
-  // "input": the peer ended its input while output was queued (handleClose() once it is sent);
-  // "close": closeWhenDone() was called (close() once the queue is sent).
-  _afterOutput: "input" | "close" | null = null;
-
-  constructor(sock?: Socket | null, map?: SocketMap) {
-    super(sock, map);
-  }
-
-  /**
-   * The output bound in bytes (default 1 MiB; Infinity: none). While more than this is queued the
-   * channel is not polled for reads (whatever readable() says), so a peer that sends and never
-   * reads is held back by TCP instead of growing the queue; reads resume below it.
-   */
-  get outputHighWater(): number {
-    return this.#highWater;
-  }
-
-  set outputHighWater(bytes: number) {
-    this.#highWater = checkHighWater(bytes);
-    this._pollHint = true;
-  }
-
-  /** Stops reading, and closes the channel once everything queued has been sent. */
-  closeWhenDone(): void {
-    this._afterOutput = "close";
-    this._pollHint = true;
-    if (this._queued === 0) this.close();
-    else wake();
-  }
-
-  override _endOfInput(): void {
-    // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
-    if (this._queued === 0 || this.socket === null) {
-      this.handleClose();
-      return;
-    }
-    this._afterOutput ??= "input";
-    this._pollHint = true;
-  }
-
-  /** True while input is held back: output above the bound, or the channel waits to close. */
-  override _holdsInput(): boolean {
-    return this._afterOutput !== null || this._queued > this.#highWater;
-  }
-
-  // After a send: the queue is empty and the channel was waiting for that.
-  #afterSend(): void {
-    const after = this._afterOutput;
-    if (after === null || this._queued > 0 || this._flushPending || this.socket === null || this.socket.fileno() < 0) return;
-    this._afterOutput = null;
-    if (after === "close") this.close();
-    else this.handleClose();
-  }
-
-  /** Everything queued and not yet taken by the kernel. */
-  get outBuffer(): Buffer {
-    if (this._queue.length > 1) this._queue = [Buffer.concat(this._queue, this._queued)];
-    return this._queue[0] ?? EMPTY;
-  }
-
-  set outBuffer(data: Buffer) {
-    checkBytes(data, "outBuffer");
-    this._queue = data.length > 0 ? [data] : [];
-    this._queued = data.length;
-    if (this._queued > this.#highWater) this._pollHint = true;
-  }
-
-  initiateSend(): void {
-    const queue = this._queue;
-    if (queue.length === 0) return;
-    const t = this.socket;
-    const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
-    this.#consume(n);
-    this.#afterSend();
-  }
-
-  #consume(n: number): void {
-    if (n <= 0) return;
-    const queue = this._queue;
-    this._queued -= n;
-    let i = 0;
-    while (i < queue.length && n >= queue[i]!.length) n -= queue[i++]!.length;
-    if (i < queue.length && n > 0) queue[i] = queue[i]!.subarray(n);
-    if (i > 0) queue.splice(0, i);
-  }
-
-  override handleWrite(): void {
-    this.initiateSend();
-  }
-
-  // Output the pass end will send is not counted: asking the kernel for writability on its behalf
-  // would cost a system call each pass to change the mask, and the pass end sends it anyway.
-  override writable(): boolean {
-    return !this.connected || (this._queued > 0 && !this._flushPending);
-  }
-
-  /**
-   * Queues `data` and sends what the kernel takes: at once from outside a pass, when the pass
-   * ends from inside one (several sends in a pass become one system call).
-   */
-  override send(data: Uint8Array): number {
-    checkBytes(data);
-    if (this.debug) this.logInfo(`sending ${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")}`);
-    if (data.length === 0) return 0;
-    // Queued data must not change under us if the caller reuses its buffer: copy, unless it is
-    // memory a receive of ours made (nothing else writes there).
-    const queue = this._queue;
-    if (isReceived(data)) {
-      // Received memory is a Buffer already; right after the last queued part (the next piece of
-      // the same read-ahead) it extends that part: one iovec for a whole read-ahead.
-      const chunk = data instanceof Buffer ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      const joined = queue.length > 0 ? joinReceived(queue[queue.length - 1]!, chunk) : null;
-      if (joined !== null) queue[queue.length - 1] = joined;
-      else queue.push(chunk);
-    } else queue.push(Buffer.from(data));
-    this._queued += data.length;
-    if (this._queued > this.#highWater) this._pollHint = true;
-    if (inPass()) {
-      if (!this._flushPending) {
-        this._flushPending = true;
-        flushAtPassEnd(this);
-      }
-      if (this._queued > MAX_DEFERRED) this.initiateSend();
-      return data.length;
-    }
-    this.initiateSend();
-    if (this._queued > 0) wake();
-    return data.length;
-  }
-
-  [kFlush](): boolean {
-    if (!this._flushPending) return true;
-    if (this.socket === null || this.socket.fileno() < 0) {
-      this._flushPending = false;
-      return true;
-    }
-    // More input is already buffered: the next pass (which will not wait) sends both together.
-    if (this.socket[kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
-    this._flushPending = false;
-    this.initiateSend();
-    return true;
-  }
-
-  /** Output queued during this pass is sent first, as it would have been at send() time. */
-  override close(): void {
-    if (this._flushPending && this.socket !== null && this.socket.fileno() >= 0) {
-      this._flushPending = false;
-      try {
-        this.initiateSend();
-      } catch {
-        // closing anyway: what the kernel did not take is dropped, as Python's close() drops out_buffer
-      }
-    }
-    this._afterOutput = null;
-    super.close();
   }
 }

@@ -8,5 +8,6 @@ export {
 } from "./loop.js";
 export { compactTraceback } from "./traceback.js";
 export { backend as pollerBackend } from "./poller.js";
-export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
+export { Dispatcher } from "./dispatcher.js";
+export { DispatcherWithSend } from "./dispatcher-with-send.js";
 export { FileDispatcher, FileWrapper } from "./file-dispatcher.js";

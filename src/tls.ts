@@ -1,6 +1,7 @@
 // `asyncore/tls`: TLS for dispatchers and chat channels, over the OpenSSL inside Node.
 import { AsyncChat } from "./asynchat.js";
-import { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
+import { Dispatcher } from "./dispatcher.js";
+import { DispatcherWithSend } from "./dispatcher-with-send.js";
 import type { SocketMap } from "./loop.js";
 import type { Socket } from "./socket.js";
 import { withTLS } from "./tls/channel.js";
