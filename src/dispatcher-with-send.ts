@@ -51,7 +51,7 @@ export class DispatcherWithSend extends Dispatcher {
 
   override _endOfInput(): void {
     // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
-    if (this._queued === 0 || this.socket === null) {
+    if (this._queued === 0 || this._isClosed()) {
       this.handleClose();
       return;
     }
@@ -67,7 +67,7 @@ export class DispatcherWithSend extends Dispatcher {
   // After a send: the queue is empty and the channel was waiting for that.
   #afterSend(): void {
     const after = this._afterOutput;
-    if (after === null || this._queued > 0 || this._flushPending || this.socket === null || this.socket.fileno() < 0) return;
+    if (after === null || this._queued > 0 || this._flushPending || this._isClosed()) return;
     this._afterOutput = null;
     if (after === "close") this.close();
     else this.handleClose();
@@ -151,12 +151,12 @@ export class DispatcherWithSend extends Dispatcher {
 
   [kFlush](): boolean {
     if (!this._flushPending) return true;
-    if (this.socket === null || this.socket.fileno() < 0) {
+    if (this._isClosed()) {
       this._flushPending = false;
       return true;
     }
     // More input is already buffered: the next pass (which will not wait) sends both together.
-    if (this.socket[kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
+    if (this.socket![kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
     this._flushPending = false;
     this.initiateSend();
     return true;
@@ -164,7 +164,7 @@ export class DispatcherWithSend extends Dispatcher {
 
   /** Output queued during this pass is sent first, as it would have been at send() time. */
   override close(): void {
-    if (this._flushPending && this.socket !== null && this.socket.fileno() >= 0) {
+    if (this._flushPending && !this._isClosed()) {
       this._flushPending = false;
       try {
         this.initiateSend();

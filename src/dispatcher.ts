@@ -1,11 +1,11 @@
 // Dispatcher: asyncore's channel class over a Socket (DispatcherWithSend: dispatcher-with-send.ts).
-import os from "node:os";
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
 } from "./constants.js";
 import { type Address, resolveAddress, toNativeAddress } from "./address.js";
 import {
-  DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, isWouldBlock, systemError,
+  EALREADY, EBADF, EINPROGRESS, EIO, EISCONN, EWOULDBLOCK, errnoOf, isAcceptSkipped, isDisconnect, isOutOfResources, isWouldBlock,
+  systemError,
 } from "./errors.js";
 import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
 import {
@@ -16,17 +16,7 @@ import type { NativeAddress } from "./native.js";
 import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchIdle } from "./idle.js";
 
 const EMPTY = Buffer.alloc(0);
-const EIO = os.constants.errno.EIO;
 
-const ERRNO = os.constants.errno as Record<string, number | undefined>;
-// accept() errors (-errno) that belong to one pending connection (it is gone, or the network
-// refused it): the listener goes on. Linux passes a new connection's network errors on as accept() errors.
-const ACCEPT_IGNORED = errnoSet([
-  "EAGAIN", "EWOULDBLOCK", "ECONNABORTED", "EINTR", "EPROTO", "EPERM", "ENETDOWN", "ENOPROTOOPT", "EHOSTDOWN",
-  "ENONET", "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH", "ETIMEDOUT",
-]);
-// accept() errors that mean "no resources now": the listener pauses and retries with back-off.
-const ACCEPT_RESOURCE = errnoSet(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 /** Connections the default handleAccept() takes per readable event: a burst is drained in few passes, others still get their turn. */
 const ACCEPT_BATCH = 16;
 const ACCEPT_BACKOFF_MIN_MS = 10;
@@ -34,10 +24,6 @@ const ACCEPT_BACKOFF_MAX_MS = 1000;
 // Resource errors less than this apart are one burst (one log line), even with accepts between them.
 const ACCEPT_BURST_GAP_MS = 5000;
 const TCP_INFO = process.platform === "linux" ? 11 : -1;
-
-function errnoSet(codes: readonly string[]): ReadonlySet<number> {
-  return new Set(codes.filter((code) => ERRNO[code] !== undefined).map((code) => -ERRNO[code]!));
-}
 
 /** A listener's accept back-off: its current delay (0: none), the timer that ends the pause, the last error's time. */
 interface AcceptPause {
@@ -280,8 +266,7 @@ export class Dispatcher implements Channel {
       try {
         pair = sock.accept();
       } catch (err) {
-        const errno = ERRNO[(err as { code?: string }).code ?? ""];
-        return this.#acceptFailed(sock, errno === undefined ? 0 : -errno, err);
+        return this.#acceptFailed(sock, errnoOf(err), err);
       }
     }
     if (this._acceptPause !== null) this._acceptPause.backoff = 0;
@@ -291,12 +276,12 @@ export class Dispatcher implements Channel {
 
   // A failed accept (-errno; `thrown` when a replaced accept() threw it): null, or the error thrown.
   #acceptFailed(sock: Socket, errno: number, thrown: unknown): null {
-    if (ACCEPT_IGNORED.has(errno)) {
+    if (isAcceptSkipped(errno)) {
       if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
       return null;
     }
     const err = thrown ?? systemError(errno, "accept");
-    if (ACCEPT_RESOURCE.has(errno)) {
+    if (isOutOfResources(errno)) {
       this.#pauseAccepting(sock, err as Error);
       return null;
     }
@@ -341,7 +326,7 @@ export class Dispatcher implements Channel {
     if (r >= 0) return r;
     if (isWouldBlock(r)) return 0;  // a full kernel buffer is routine: no Error for it
     const err = systemError(r, "send");
-    if (DISCONNECTED.has(err.code)) {
+    if (isDisconnect(r)) {
       this._closeFor(err);
       return 0;
     }
@@ -365,7 +350,7 @@ export class Dispatcher implements Channel {
     // as send() gives 0. A caller tells it from the end of input by `connected`.
     if (isWouldBlock(r)) return EMPTY;
     const err = systemError(r, "recv");
-    if (DISCONNECTED.has(err.code)) {
+    if (isDisconnect(r)) {
       this._closeFor(err);
       return EMPTY;
     }
@@ -553,7 +538,7 @@ export class Dispatcher implements Channel {
       const pair = this.accept();
       if (pair === null) return;
       this.handleAccepted(pair[0], pair[1]);
-      if (!this.accepting || this.socket === null || this.socket.fileno() < 0) return;
+      if (!this.accepting || this._isClosed()) return;
     }
   }
 
@@ -565,6 +550,11 @@ export class Dispatcher implements Channel {
   handleClose(): void {
     this.logInfo("unhandled close event", "warning");
     this.close();
+  }
+
+  /** Internal: true when the channel has no open socket (never had one, or it was closed). */
+  _isClosed(): boolean {
+    return this.socket === null || this.socket.fileno() < 0;
   }
 
   #transport(syscall: string): Transport {

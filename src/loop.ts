@@ -6,7 +6,7 @@
 // poll-style (per channel: read, write, priority, hang-up). A channel closed during the pass gets
 // no further calls in it, even if a new channel takes over its descriptor number.
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from "./constants.js";
-import { DISCONNECTED, ExitNow, hasCode } from "./errors.js";
+import { ExitNow, isDisconnect } from "./errors.js";
 import * as poller from "./poller.js";
 import { type IdleRecord, now as clock } from "./idle.js";
 
@@ -111,7 +111,7 @@ function readwriteIn(obj: Channel, flags: number, at: number): void {
     }
   } catch (err) {
     if (isReraised(err)) throw err;
-    if (hasCode(err, DISCONNECTED)) {
+    if (isDisconnect(err)) {
       // a reset or error, not a clean end: a channel that tells them apart (closeError) sees which
       if ("closeError" in obj) (obj as { closeError: unknown }).closeError = err;
       obj.handleClose();
