@@ -10,15 +10,18 @@ import { isReceived, joinReceived } from "./receive.js";
 import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
 
 const EMPTY = Buffer.alloc(0);
+// The queue of every channel with nothing queued (an idle connection holds no array of its own);
+// send() makes a real one before its first push.
+const NO_QUEUE: Buffer[] = [];
 
 /** A Dispatcher whose send() queues what the kernel does not take at once. */
 export class DispatcherWithSend extends Dispatcher {
   // What is queued, as the chunks send() was given: one gather-write sends them all, and
   // outBuffer joins them only when someone looks.
-  _queue: Buffer[] = [];
+  _queue: Buffer[] = NO_QUEUE;
   _queued = 0;
   _flushPending = false;  // the current pass sends the queue when it ends
-  #highWater = DEFAULT_OUTPUT_HIGH_WATER;
+  declare _highWater: number;
   // "input": the peer ended its input while output was queued (handleClose() once it is sent);
   // "close": closeWhenDone() was called (close() once the queue is sent).
   _afterOutput: "input" | "close" | null = null;
@@ -33,11 +36,11 @@ export class DispatcherWithSend extends Dispatcher {
    * reads is held back by TCP instead of growing the queue; reads resume below it.
    */
   get outputHighWater(): number {
-    return this.#highWater;
+    return this._highWater;
   }
 
   set outputHighWater(bytes: number) {
-    this.#highWater = checkHighWater(bytes);
+    this._highWater = checkHighWater(bytes);
     this._pollHint = true;
   }
 
@@ -61,11 +64,11 @@ export class DispatcherWithSend extends Dispatcher {
 
   /** True while input is held back: output above the bound, or the channel waits to close. */
   override _holdsInput(): boolean {
-    return this._afterOutput !== null || this._queued > this.#highWater;
+    return this._afterOutput !== null || this._queued > this._highWater;
   }
 
   // After a send: the queue is empty and the channel was waiting for that.
-  #afterSend(): void {
+  _afterSend(): void {
     const after = this._afterOutput;
     if (after === null || this._queued > 0 || this._flushPending || this._isClosed()) return;
     this._afterOutput = null;
@@ -81,9 +84,9 @@ export class DispatcherWithSend extends Dispatcher {
 
   set outBuffer(data: Buffer) {
     checkBytes(data, "outBuffer");
-    this._queue = data.length > 0 ? [data] : [];
+    this._queue = data.length > 0 ? [data] : NO_QUEUE;
     this._queued = data.length;
-    if (this._queued > this.#highWater) this._pollHint = true;
+    if (this._queued > this._highWater) this._pollHint = true;
   }
 
   initiateSend(): void {
@@ -91,14 +94,18 @@ export class DispatcherWithSend extends Dispatcher {
     if (queue.length === 0) return;
     const t = this.socket;
     const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
-    this.#consume(n);
-    this.#afterSend();
+    this._consume(n);
+    this._afterSend();
   }
 
-  #consume(n: number): void {
+  _consume(n: number): void {
     if (n <= 0) return;
     const queue = this._queue;
     this._queued -= n;
+    if (this._queued === 0) {
+      this._queue = NO_QUEUE;  // all sent: an idle connection keeps no array
+      return;
+    }
     let i = 0;
     while (i < queue.length && n >= queue[i]!.length) n -= queue[i++]!.length;
     if (i < queue.length && n > 0) queue[i] = queue[i]!.subarray(n);
@@ -125,7 +132,8 @@ export class DispatcherWithSend extends Dispatcher {
     if (data.length === 0) return 0;
     // Queued data must not change under us if the caller reuses its buffer: copy, unless it is
     // memory a receive of ours made (nothing else writes there).
-    const queue = this._queue;
+    let queue = this._queue;
+    if (queue === NO_QUEUE) queue = this._queue = [];
     if (isReceived(data)) {
       // Received memory is a Buffer already; right after the last queued part (the next piece of
       // the same read-ahead) it extends that part: one iovec for a whole read-ahead.
@@ -135,7 +143,7 @@ export class DispatcherWithSend extends Dispatcher {
       else queue.push(chunk);
     } else queue.push(Buffer.from(data));
     this._queued += data.length;
-    if (this._queued > this.#highWater) this._pollHint = true;
+    if (this._queued > this._highWater) this._pollHint = true;
     if (inPass()) {
       if (!this._flushPending) {
         this._flushPending = true;
@@ -176,3 +184,6 @@ export class DispatcherWithSend extends Dispatcher {
     super.close();
   }
 }
+
+// Defaults on the prototype: a connection holds them only once changed.
+DispatcherWithSend.prototype._highWater = DEFAULT_OUTPUT_HIGH_WATER;

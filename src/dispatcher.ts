@@ -9,7 +9,7 @@ import {
 } from "./errors.js";
 import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
 import {
-  type Transport, Socket, checkBytes, checkInt, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend,
+  type Transport, Socket, checkBytes, checkInt, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend, takeAcceptedPeer,
 } from "./socket.js";
 import { compactTraceback } from "./traceback.js";
 import type { NativeAddress } from "./native.js";
@@ -18,7 +18,7 @@ import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchI
 const EMPTY = Buffer.alloc(0);
 
 /** Connections the default handleAccept() takes per readable event: a burst is drained in few passes, others still get their turn. */
-const ACCEPT_BATCH = 16;
+const ACCEPT_BATCH = 64;
 const ACCEPT_BACKOFF_MIN_MS = 10;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
 // Resource errors less than this apart are one burst (one log line), even with accepts between them.
@@ -34,16 +34,18 @@ interface AcceptPause {
 
 export { DEFAULT_OUTPUT_HIGH_WATER, MAX_DEFERRED, checkHighWater } from "./output-bound.js";
 
+// Fields a channel rarely changes are defaults on the prototype, as asyncore's class attributes
+// are: an instance holds them only once set (each costs 8 bytes in every idle connection).
 export class Dispatcher implements Channel {
-  debug = false;
+  declare debug: boolean;
   connected = false;
   accepting = false;
   connecting = false;
-  closing = false;
+  declare closing: boolean;
   addr: Address | null = null;
   socket: Socket | Transport | null = null;
   // Made on first use: most channels never log, and a Set each would cost ~200 bytes per connection.
-  _ignoreLogTypes: Set<string> | null = null;
+  declare _ignoreLogTypes: Set<string> | null;
   /** Log types logInfo() does not print (default: {"warning"}). */
   get ignoreLogTypes(): Set<string> {
     return (this._ignoreLogTypes ??= new Set(["warning"]));
@@ -55,12 +57,12 @@ export class Dispatcher implements Channel {
    * TCP_NODELAY on the TCP sockets this dispatcher connects or accepts (default true): without it,
    * a reply sent in pieces waits ~40 ms for the peer's delayed ACK. Set false for Nagle's algorithm.
    */
-  tcpNoDelay = true;
+  declare tcpNoDelay: boolean;
   /**
    * recv(n) on a stream socket reads up to this many bytes from the kernel at once and hands them
    * out n at a time (a pass with buffered input does not wait). 0 reads exactly what is asked.
    */
-  readAhead = 65536;
+  declare readAhead: number;
   /**
    * Why the channel is closing: set just before handleClose() is called because of a reset or an
    * error (a failed recv/send, an error reported by the poller, a failed connect, an error that
@@ -85,10 +87,16 @@ export class Dispatcher implements Channel {
     if (sock !== undefined && sock !== null && !(sock instanceof Socket)) throw new TypeError("sock must be a Socket");
     this._map = map ?? socketMap;
     if (sock) {
+      // Just accepted: non-blocking from birth, and accept() gave the peer's address.
+      const peer = takeAcceptedPeer(sock);
       // Non-blocking just in case it came from a blocking source.
-      sock.setblocking(false);
+      if (peer === null) sock.setblocking(false);
       this.setSocket(sock, map ?? undefined);
       this.connected = true;
+      if (peer !== null) {
+        this.addr = peer;
+        return;
+      }
       try {
         this.addr = sock.getpeername();
       } catch (err) {
@@ -148,7 +156,7 @@ export class Dispatcher implements Channel {
 
   setReuseAddr(): void {
     try {
-      const s = this.#sock("setsockopt");
+      const s = this._socketFor("setsockopt");
       s.setsockopt(SOL_SOCKET, SO_REUSEADDR, s.getsockopt(SOL_SOCKET, SO_REUSEADDR) | 1);
     } catch {
       // as in Python: a socket that cannot reuse addresses still works
@@ -166,23 +174,23 @@ export class Dispatcher implements Channel {
   listen(backlog: number): void {
     checkInt(backlog, "backlog", -0x80000000);
     this.accepting = true;
-    this.#sock("listen").listen(backlog);
+    this._socketFor("listen").listen(backlog);
   }
 
   bind(address: Address): void {
     this.addr = address;
-    this.#sock("bind").bind(address);
+    this._socketFor("bind").bind(address);
   }
 
   /** Starts connecting without blocking; a host name is looked up first, off the loop's thread. */
   connect(address: Address): void {
-    const sock = this.#sock("connect");
+    const sock = this._socketFor("connect");
     const native = toNativeAddress(sock.family, address);  // throws on a bad shape, now
     this.connected = false;
     this.connecting = true;
-    this.#noDelay(sock);
+    this._noDelay(sock);
     if (native !== null) {
-      this.#connectTo(sock, native, address);
+      this._connectTo(sock, native, address);
       return;
     }
     this.addr = address;
@@ -193,7 +201,7 @@ export class Dispatcher implements Channel {
         if (this.socket !== sock || sock.fileno() < 0) return;  // closed meanwhile
         this._lookup = null;
         try {
-          this.#connectTo(sock, resolved, address);
+          this._connectTo(sock, resolved, address);
         } catch (err) {
           this._lookupError = err;
         }
@@ -207,7 +215,7 @@ export class Dispatcher implements Channel {
     );
   }
 
-  #connectTo(sock: Socket, native: NativeAddress, address: Address): void {
+  _connectTo(sock: Socket, native: NativeAddress, address: Address): void {
     const err = sock[kConnectNative](native);
     if (err === EINPROGRESS || err === EALREADY || err === EWOULDBLOCK) {
       this.addr = address;
@@ -237,7 +245,7 @@ export class Dispatcher implements Channel {
     return false;
   }
 
-  #noDelay(sock: Socket): void {
+  _noDelay(sock: Socket): void {
     if (!this.tcpNoDelay || sock.type !== SOCK_STREAM || (sock.family !== AF_INET && sock.family !== AF_INET6)) return;
     try {
       sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
@@ -254,41 +262,41 @@ export class Dispatcher implements Channel {
    * one burst) so that the loop does not spin.
    */
   accept(): [Socket, Address] | null {
-    const sock = this.#sock("accept");
+    const sock = this._socketFor("accept");
     let pair: [Socket, Address];
     if (sock.accept === Socket.prototype.accept) {
       // The raw result: would-block (most readable events end with it) builds no Error.
       const r = sock[kTryAccept]();
-      if (typeof r === "number") return this.#acceptFailed(sock, r, null);
+      if (typeof r === "number") return this._acceptFailed(sock, r, null);
       pair = r;
     } else {
       // accept() replaced (wrapped or mocked, as Python code may do): its errors, sorted the same way.
       try {
         pair = sock.accept();
       } catch (err) {
-        return this.#acceptFailed(sock, errnoOf(err), err);
+        return this._acceptFailed(sock, errnoOf(err), err);
       }
     }
     if (this._acceptPause !== null) this._acceptPause.backoff = 0;
-    this.#noDelay(pair[0]);
+    this._noDelay(pair[0]);
     return pair;
   }
 
   // A failed accept (-errno; `thrown` when a replaced accept() threw it): null, or the error thrown.
-  #acceptFailed(sock: Socket, errno: number, thrown: unknown): null {
+  _acceptFailed(sock: Socket, errno: number, thrown: unknown): null {
     if (isAcceptSkipped(errno)) {
       if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
       return null;
     }
     const err = thrown ?? systemError(errno, "accept");
     if (isOutOfResources(errno)) {
-      this.#pauseAccepting(sock, err as Error);
+      this._pauseAccepting(sock, err as Error);
       return null;
     }
     throw err;
   }
 
-  #pauseAccepting(sock: Socket, err: Error): void {
+  _pauseAccepting(sock: Socket, err: Error): void {
     const pause = (this._acceptPause ??= { backoff: 0, timer: null, errorAt: -Infinity });
     const now = performance.now();
     const newBurst = now - pause.errorAt > ACCEPT_BURST_GAP_MS;
@@ -317,7 +325,7 @@ export class Dispatcher implements Channel {
   /** Bytes the kernel took; 0 when it would block; on a disconnect: handleClose() and 0. */
   send(data: Uint8Array): number {
     checkBytes(data);
-    return this._sent(this.#transport("send")[kTrySend](data));
+    return this._sent(this._transportFor("send")[kTrySend](data));
   }
 
   /** Internal: what send() makes of a raw result (bytes, or -errno). */
@@ -339,7 +347,7 @@ export class Dispatcher implements Channel {
    */
   recv(bufferSize: number): Buffer {
     checkInt(bufferSize, "bufferSize");
-    const t = this.#transport("recv");
+    const t = this._transportFor("recv");
     const r = t[kTryRecv](bufferSize, this.readAhead);
     if (t[kBuffered]() > 0) this._pollHint = true;
     if (typeof r !== "number") {
@@ -432,7 +440,7 @@ export class Dispatcher implements Channel {
       this._setCloseError(err);
       throw err;
     }
-    const sock = this.#sock("getsockopt");
+    const sock = this._socketFor("getsockopt");
     const err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
     if (err !== 0) {
       const failed = systemError(err, "connect");
@@ -452,7 +460,7 @@ export class Dispatcher implements Channel {
 
   handleExptEvent(): void {
     // An exceptional condition is an error (close, as a read of nothing would) or OOB data.
-    const err = this.#pendingError();
+    const err = this._pendingError();
     if (err !== 0) this._closeFor(systemError(err, this.connecting ? "connect" : "socket"));
     else this.handleExpt();
   }
@@ -463,7 +471,7 @@ export class Dispatcher implements Channel {
    */
   handleCloseEvent(revents: number): void {
     if (revents & POLLERR) {
-      const err = this.#pendingError();
+      const err = this._pendingError();
       this._setCloseError(err !== 0 ? systemError(err, this.connecting ? "connect" : "socket") : systemError(EIO, "poll", "(POLLERR)"));
     } else if (revents & POLLNVAL) {
       this._setCloseError(systemError(EBADF, "poll", "(POLLNVAL)"));
@@ -472,7 +480,7 @@ export class Dispatcher implements Channel {
   }
 
   // SO_ERROR, which also clears it; 0 for a wrapped file or a socket that cannot tell.
-  #pendingError(): number {
+  _pendingError(): number {
     const sock = this.socket;
     if (!(sock instanceof Socket) || sock.fileno() < 0) return 0;
     try {
@@ -529,7 +537,7 @@ export class Dispatcher implements Channel {
   }
 
   /**
-   * Takes the pending connections (up to 16 per event, so that a burst costs few passes and the
+   * Takes the pending connections (up to 64 per event, so that a burst costs few passes and the
    * other channels still get theirs) and gives each to handleAccepted(); stops when none is
    * left, accepting pauses, or a handler stopped the listener.
    */
@@ -557,17 +565,23 @@ export class Dispatcher implements Channel {
     return this.socket === null || this.socket.fileno() < 0;
   }
 
-  #transport(syscall: string): Transport {
+  _transportFor(syscall: string): Transport {
     if (this.socket === null) throw systemError(EBADF, syscall, "(the dispatcher has no socket)");
     return this.socket;
   }
 
-  #sock(syscall: string): Socket {
-    const s = this.#transport(syscall);
+  _socketFor(syscall: string): Socket {
+    const s = this._transportFor(syscall);
     if (!(s instanceof Socket)) throw new TypeError(`${syscall}() needs a socket, and this dispatcher wraps a file`);
     return s;
   }
 }
+
+Dispatcher.prototype.debug = false;
+Dispatcher.prototype.closing = false;
+Dispatcher.prototype._ignoreLogTypes = null;
+Dispatcher.prototype.tcpNoDelay = true;
+Dispatcher.prototype.readAhead = 65536;
 
 /** Connections waiting in a TCP listener's accept queue (Linux: TCP_INFO), or null when unknown. */
 function waitingConnections(sock: Socket): number | null {

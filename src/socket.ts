@@ -111,7 +111,17 @@ export class Socket implements Transport {
   [kTryAccept](): [Socket, Address] | number {
     const r = binding.accept(this.#open("accept"));
     if (typeof r === "number") return r;
-    return [new Socket(this.family, this.type, this.proto, r[0]), fromRawAddress(r[1])];
+    const sock = new Socket(this.family, this.type, this.proto, r[0]);
+    const raw = r[1];
+    // Clients mostly come from few hosts: the same host string is shared, not kept once per connection.
+    if (Array.isArray(raw)) {
+      if (raw[0] === lastPeerHost) raw[0] = lastPeerHost;
+      else lastPeerHost = raw[0];
+    }
+    const peer = fromRawAddress(raw);
+    accepted = sock;
+    acceptedPeer = peer;
+    return [sock, peer];
   }
 
   /** Starts connecting; a non-blocking socket throws code EINPROGRESS, as Python's does. */
@@ -193,6 +203,10 @@ export class Socket implements Transport {
 
   setblocking(flag: boolean): void {
     if (typeof flag !== "boolean") throw new TypeError("flag must be a boolean");
+    if (this === accepted) {
+      if (!flag) return;  // non-blocking from birth (accept4 with SOCK_NONBLOCK)
+      accepted = null;
+    }
     check(binding.setBlocking(this.#open("setblocking"), flag), "fcntl");
   }
 
@@ -270,6 +284,22 @@ export class Socket implements Transport {
     const kind = this.family === AF_INET ? "AF_INET" : this.family === AF_INET6 ? "AF_INET6" : this.family === AF_UNIX ? "AF_UNIX" : this.family;
     return `<Socket fd=${this.#fd} family=${kind} type=${this.type}>`;
   }
+}
+
+// The socket the last accept() made and its peer's address: a dispatcher made for it at once (the
+// usual handleAccepted()) takes both from here instead of a getpeername() and two fcntl() calls.
+// Nothing per connection is kept: only the latest, dropped once taken or when its mode changes.
+let accepted: Socket | null = null;
+let acceptedPeer: Address | null = null;
+let lastPeerHost = "";
+
+/** The peer address of `sock` when it is the socket the last accept() made and is still non-blocking and open; else null. Once. */
+export function takeAcceptedPeer(sock: Socket): Address | null {
+  if (sock !== accepted) return null;
+  accepted = null;
+  const peer = acceptedPeer;
+  acceptedPeer = null;
+  return sock.fileno() < 0 ? null : peer;
 }
 
 /** A connected pair of sockets (AF_UNIX by default). */
