@@ -1,16 +1,15 @@
-// Dispatcher and DispatcherWithSend: asyncore's channel classes over a Socket.
-import os from "node:os";
+// Dispatcher: asyncore's channel class over a Socket (DispatcherWithSend: dispatcher-with-send.ts).
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
 } from "./constants.js";
 import { type Address, errorLocation, localLocation, resolveAddress, toNativeAddress } from "./address.js";
 import {
-  DISCONNECTED, EALREADY, EBADF, EINPROGRESS, EISCONN, EWOULDBLOCK, isWouldBlock, systemError,
+  EALREADY, EBADF, EINPROGRESS, EIO, EISCONN, EWOULDBLOCK, errnoOf, isAcceptSkipped, isDisconnect, isOutOfResources, isWouldBlock,
+  systemError,
 } from "./errors.js";
-import { type Channel, type SocketMap, PollState, flushAtPassEnd, inPass, kFlush, kPollState, socketMap, wake } from "./loop.js";
+import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
 import {
-  type Transport, Socket, checkBytes, checkInt, isReceived, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend,
-  kTrySendv,
+  type Transport, Socket, checkBytes, checkInt, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend, takeAcceptedPeer,
 } from "./socket.js";
 import { compactTraceback } from "./traceback.js";
 import type { FileWrapper } from "./file-dispatcher.js";
@@ -18,28 +17,14 @@ import type { NativeAddress } from "./native.js";
 import { type IdleRecord, closeOnTimeout, getIdleTimeout, setIdleTimeout, touchIdle } from "./idle.js";
 
 const EMPTY = Buffer.alloc(0);
-const EIO = os.constants.errno.EIO;
 
-const ERRNO = os.constants.errno as Record<string, number | undefined>;
-// accept() errors (-errno) that belong to one pending connection (it is gone, or the network
-// refused it): the listener goes on. Linux passes a new connection's network errors on as accept() errors.
-const ACCEPT_IGNORED = errnoSet([
-  "EAGAIN", "EWOULDBLOCK", "ECONNABORTED", "EINTR", "EPROTO", "EPERM", "ENETDOWN", "ENOPROTOOPT", "EHOSTDOWN",
-  "ENONET", "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH", "ETIMEDOUT",
-]);
-// accept() errors that mean "no resources now": the listener pauses and retries with back-off.
-const ACCEPT_RESOURCE = errnoSet(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 /** Connections the default handleAccept() takes per readable event: a burst is drained in few passes, others still get their turn. */
-const ACCEPT_BATCH = 16;
+const ACCEPT_BATCH = 64;
 const ACCEPT_BACKOFF_MIN_MS = 10;
 const ACCEPT_BACKOFF_MAX_MS = 1000;
 // Resource errors less than this apart are one burst (one log line), even with accepts between them.
 const ACCEPT_BURST_GAP_MS = 5000;
 const TCP_INFO = process.platform === "linux" ? 11 : -1;
-
-function errnoSet(codes: readonly string[]): ReadonlySet<number> {
-  return new Set(codes.filter((code) => ERRNO[code] !== undefined).map((code) => -ERRNO[code]!));
-}
 
 /** A listener's accept back-off: its current delay (0: none), the timer that ends the pause, the last error's time. */
 interface AcceptPause {
@@ -48,32 +33,24 @@ interface AcceptPause {
   errorAt: number;
 }
 
-/** The default output bound of DispatcherWithSend and AsyncChat (outputHighWater): 1 MiB. */
-export const DEFAULT_OUTPUT_HIGH_WATER = 1024 * 1024;
-
-/** Checks an outputHighWater value: a non-negative number of bytes, or Infinity. */
-export function checkHighWater(value: unknown): number {
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(`outputHighWater must be a non-negative number of bytes (or Infinity), got ${String(value)}`);
-  }
-  return value;
-}
+export { DEFAULT_OUTPUT_HIGH_WATER, MAX_DEFERRED, checkHighWater } from "./output-bound.js";
 
 /**
  * asyncore's dispatcher. `S` is what `socket` holds: a Socket (the default; so
  * `this.socket?.getpeername()` needs no cast), or a FileWrapper for a FileDispatcher.
  */
+// Fields a channel rarely changes are defaults on the prototype, as asyncore's class attributes
+// are: an instance holds them only once set (each costs 8 bytes in every idle connection).
 export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Channel {
-  debug = false;
+  declare debug: boolean;
   connected = false;
   accepting = false;
   connecting = false;
-  closing = false;
+  declare closing: boolean;
   addr: Address | null = null;
   socket: S | null = null;
   // Made on first use: most channels never log, and a Set each would cost ~200 bytes per connection.
-  /** @internal */
-  _ignoreLogTypes: Set<string> | null = null;
+  declare _ignoreLogTypes: Set<string> | null;
   /** Log types logInfo() does not print (default: {"warning"}). */
   get ignoreLogTypes(): Set<string> {
     return (this._ignoreLogTypes ??= new Set(["warning"]));
@@ -85,12 +62,12 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
    * TCP_NODELAY on the TCP sockets this dispatcher connects or accepts (default true): without it,
    * a reply sent in pieces waits ~40 ms for the peer's delayed ACK. Set false for Nagle's algorithm.
    */
-  tcpNoDelay = true;
+  declare tcpNoDelay: boolean;
   /**
    * recv(n) on a stream socket reads up to this many bytes from the kernel at once and hands them
    * out n at a time (a pass with buffered input does not wait). 0 reads exactly what is asked.
    */
-  readAhead = 65536;
+  declare readAhead: number;
   /**
    * Why the channel is closing: set just before handleClose() is called because of a reset or an
    * error (a failed recv/send, an error reported by the poller, a failed connect, an error that
@@ -99,21 +76,15 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
    */
   closeError: Error | null = null;
 
-  /** @internal */
   _map: SocketMap;
-  /** @internal */
   _fileno: number | null = null;
   // A name lookup for connect() in flight (Hold), or its failure waiting to be reported.
-  /** @internal */
   _lookup: "pending" | null = null;
   // Set when the loop must ask [kPollState]() (a lookup, or input read ahead): one field load per
   // pass for every other channel.
-  /** @internal */
   _pollHint = false;
-  /** @internal */
   _lookupError: unknown = null;
   // Made when accept() first runs out of descriptors (most channels never do).
-  /** @internal */
   _acceptPause: AcceptPause | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
@@ -121,10 +92,16 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     if (sock !== undefined && sock !== null && !(sock instanceof Socket)) throw new TypeError("sock must be a Socket");
     this._map = map ?? socketMap;
     if (sock) {
+      // Just accepted: non-blocking from birth, and accept() gave the peer's address.
+      const peer = takeAcceptedPeer(sock);
       // Non-blocking just in case it came from a blocking source.
-      sock.setblocking(false);
+      if (peer === null) sock.setblocking(false);
       this.setSocket(sock, map ?? undefined);
       this.connected = true;
+      if (peer !== null) {
+        this.addr = peer;
+        return;
+      }
       try {
         this.addr = sock.getpeername();
       } catch (err) {
@@ -184,7 +161,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
 
   setReuseAddr(): void {
     try {
-      const s = this.#sock("setsockopt");
+      const s = this._socketFor("setsockopt");
       s.setsockopt(SOL_SOCKET, SO_REUSEADDR, s.getsockopt(SOL_SOCKET, SO_REUSEADDR) | 1);
     } catch {
       // as in Python: a socket that cannot reuse addresses still works
@@ -202,23 +179,23 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   listen(backlog: number): void {
     checkInt(backlog, "backlog", -0x80000000);
     this.accepting = true;
-    this.#sock("listen").listen(backlog);
+    this._socketFor("listen").listen(backlog);
   }
 
   bind(address: Address): void {
     this.addr = address;
-    this.#sock("bind").bind(address);
+    this._socketFor("bind").bind(address);
   }
 
   /** Starts connecting without blocking; a host name is looked up first, off the loop's thread. */
   connect(address: Address): void {
-    const sock = this.#sock("connect");
+    const sock = this._socketFor("connect");
     const native = toNativeAddress(sock.family, address);  // throws on a bad shape, now
     this.connected = false;
     this.connecting = true;
-    this.#noDelay(sock);
+    this._noDelay(sock);
     if (native !== null) {
-      this.#connectTo(sock, native, address);
+      this._connectTo(sock, native, address);
       return;
     }
     this.addr = address;
@@ -229,7 +206,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
         if (this.socket !== sock || sock.fileno() < 0) return;  // closed meanwhile
         this._lookup = null;
         try {
-          this.#connectTo(sock, resolved, address);
+          this._connectTo(sock, resolved, address);
         } catch (err) {
           this._lookupError = err;
         }
@@ -248,7 +225,8 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   /** @internal */
   declare _connectingTo: NativeAddress | null;
 
-  #connectTo(sock: Socket, native: NativeAddress, address: Address): void {
+  /** @internal */
+  _connectTo(sock: Socket, native: NativeAddress, address: Address): void {
     this._connectingTo = native;
     const err = sock[kConnectNative](native);
     if (err === EINPROGRESS || err === EALREADY || err === EWOULDBLOCK) {
@@ -263,7 +241,6 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     throw systemError(err, "connect", errorLocation(native));
   }
 
-  /** @internal */
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
@@ -275,12 +252,12 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     return PollState.Normal;
   }
 
-  /** @internal true while the channel holds its input back (channels with an output queue say when). */
+  /** Internal: true while the channel holds its input back (channels with an output queue say when). */
   _holdsInput(): boolean {
     return false;
   }
 
-  #noDelay(sock: Socket): void {
+  _noDelay(sock: Socket): void {
     if (!this.tcpNoDelay || sock.type !== SOCK_STREAM || (sock.family !== AF_INET && sock.family !== AF_INET6)) return;
     try {
       sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
@@ -297,42 +274,41 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
    * one burst) so that the loop does not spin.
    */
   accept(): [Socket, Address] | null {
-    const sock = this.#sock("accept");
+    const sock = this._socketFor("accept");
     let pair: [Socket, Address];
     if (sock.accept === Socket.prototype.accept) {
       // The raw result: would-block (most readable events end with it) builds no Error.
       const r = sock[kTryAccept]();
-      if (typeof r === "number") return this.#acceptFailed(sock, r, null);
+      if (typeof r === "number") return this._acceptFailed(sock, r, null);
       pair = r;
     } else {
       // accept() replaced (wrapped or mocked, as Python code may do): its errors, sorted the same way.
       try {
         pair = sock.accept();
       } catch (err) {
-        const errno = ERRNO[(err as { code?: string }).code ?? ""];
-        return this.#acceptFailed(sock, errno === undefined ? 0 : -errno, err);
+        return this._acceptFailed(sock, errnoOf(err), err);
       }
     }
     if (this._acceptPause !== null) this._acceptPause.backoff = 0;
-    this.#noDelay(pair[0]);
+    this._noDelay(pair[0]);
     return pair;
   }
 
   // A failed accept (-errno; `thrown` when a replaced accept() threw it): null, or the error thrown.
-  #acceptFailed(sock: Socket, errno: number, thrown: unknown): null {
-    if (ACCEPT_IGNORED.has(errno)) {
+  _acceptFailed(sock: Socket, errno: number, thrown: unknown): null {
+    if (isAcceptSkipped(errno)) {
       if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
       return null;
     }
     const err = thrown ?? systemError(errno, "accept", localLocation(sock));
-    if (ACCEPT_RESOURCE.has(errno)) {
-      this.#pauseAccepting(sock, err as Error);
+    if (isOutOfResources(errno)) {
+      this._pauseAccepting(sock, err as Error);
       return null;
     }
     throw err;
   }
 
-  #pauseAccepting(sock: Socket, err: Error): void {
+  _pauseAccepting(sock: Socket, err: Error): void {
     const pause = (this._acceptPause ??= { backoff: 0, timer: null, errorAt: -Infinity });
     const now = performance.now();
     const newBurst = now - pause.errorAt > ACCEPT_BURST_GAP_MS;
@@ -361,16 +337,16 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   /** Bytes the kernel took; 0 when it would block; on a disconnect: handleClose() and 0. */
   send(data: Uint8Array): number {
     checkBytes(data);
-    return this._sent(this.#transport("send")[kTrySend](data));
+    return this._sent(this._transportFor("send")[kTrySend](data));
   }
 
-  /** @internal what send() makes of a raw result (bytes, or -errno). */
+  /** Internal: what send() makes of a raw result (bytes, or -errno). */
   _sent(r: number): number {
     if (r > 0 && this._idle !== null) touchIdle(this._idle);  // sending is activity (idle timeout)
     if (r >= 0) return r;
     if (isWouldBlock(r)) return 0;  // a full kernel buffer is routine: no Error for it
     const err = systemError(r, "send");
-    if (DISCONNECTED.has(err.code)) {
+    if (isDisconnect(r)) {
       this._closeFor(err);
       return 0;
     }
@@ -383,7 +359,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
    */
   recv(bufferSize: number): Buffer {
     checkInt(bufferSize, "bufferSize");
-    const t = this.#transport("recv");
+    const t = this._transportFor("recv");
     const r = t[kTryRecv](bufferSize, this.readAhead);
     if (t[kBuffered]() > 0) this._pollHint = true;
     if (typeof r !== "number") {
@@ -394,25 +370,25 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     // as send() gives 0. A caller tells it from the end of input by `connected`.
     if (isWouldBlock(r)) return EMPTY;
     const err = systemError(r, "recv");
-    if (DISCONNECTED.has(err.code)) {
+    if (isDisconnect(r)) {
       this._closeFor(err);
       return EMPTY;
     }
     throw err;
   }
 
-  /** @internal the peer ended its input (recv() read nothing). Dispatcher: handleClose() now. */
+  /** Internal: the peer ended its input (recv() read nothing). Dispatcher: handleClose() now. */
   _endOfInput(): void {
     this.handleClose();
   }
 
-  /** @internal handleClose() because of `err` (a reset or an error), kept in closeError first. */
+  /** Internal: handleClose() because of `err` (a reset or an error), kept in closeError first. */
   _closeFor(err: unknown): void {
     this._setCloseError(err);
     this.handleClose();
   }
 
-  /** @internal records why the channel closes; the first cause is kept. */
+  /** Internal: records why the channel closes; the first cause is kept. */
   _setCloseError(err: unknown): void {
     if (this.closeError !== null) return;
     if (err instanceof Error) {
@@ -476,10 +452,10 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       this._setCloseError(err);
       throw err;
     }
-    const sock = this.#sock("getsockopt");
+    const sock = this._socketFor("getsockopt");
     const err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
     if (err !== 0) {
-      const failed = this.#connectError(err);
+      const failed = this._connectError(err);
       this._setCloseError(failed);
       throw failed;
     }
@@ -496,8 +472,8 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
 
   handleExptEvent(): void {
     // An exceptional condition is an error (close, as a read of nothing would) or OOB data.
-    const err = this.#pendingError();
-    if (err !== 0) this._closeFor(this.connecting ? this.#connectError(err) : systemError(err, "socket"));
+    const err = this._pendingError();
+    if (err !== 0) this._closeFor(this.connecting ? this._connectError(err) : systemError(err, "socket"));
     else this.handleExpt();
   }
 
@@ -507,21 +483,21 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
    */
   handleCloseEvent(revents: number): void {
     if (revents & POLLERR) {
-      const err = this.#pendingError();
-      this._setCloseError(err !== 0 ? (this.connecting ? this.#connectError(err) : systemError(err, "socket")) : systemError(EIO, "poll", "(POLLERR)"));
+      const err = this._pendingError();
+      this._setCloseError(err !== 0 ? (this.connecting ? this._connectError(err) : systemError(err, "socket")) : systemError(EIO, "poll", "(POLLERR)"));
     } else if (revents & POLLNVAL) {
       this._setCloseError(systemError(EBADF, "poll", "(POLLNVAL)"));
     }
     this.handleClose();
   }
 
-  // A failed connect's error, with the address it went to.
-  #connectError(errno: number): Error {
+  /** @internal A failed connect's error, with the address it went to. */
+  _connectError(errno: number): Error {
     return systemError(errno, "connect", this._connectingTo === null ? undefined : errorLocation(this._connectingTo));
   }
 
   // SO_ERROR, which also clears it; 0 for a wrapped file or a socket that cannot tell.
-  #pendingError(): number {
+  _pendingError(): number {
     const sock = this.socket;
     if (!(sock instanceof Socket) || sock.fileno() < 0) return 0;
     try {
@@ -556,7 +532,6 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   // Idle timeout (see idle.ts): null, or the record each pass checks.
-  /** @internal */
   _idle: IdleRecord | null = null;
   /**
    * Seconds without a read or write event dispatched and without a send before handleTimeout()
@@ -579,7 +554,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   /**
-   * Takes the pending connections (up to 16 per event, so that a burst costs few passes and the
+   * Takes the pending connections (up to 64 per event, so that a burst costs few passes and the
    * other channels still get theirs) and gives each to handleAccepted(); stops when none is
    * left, accepting pauses, or a handler stopped the listener.
    */
@@ -588,7 +563,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       const pair = this.accept();
       if (pair === null) return;
       this.handleAccepted(pair[0], pair[1]);
-      if (!this.accepting || this.socket === null || this.socket.fileno() < 0) return;
+      if (!this.accepting || this._isClosed()) return;
     }
   }
 
@@ -602,19 +577,29 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     this.close();
   }
 
-  #transport(syscall: string): Transport {
+  /** Internal: true when the channel has no open socket (never had one, or it was closed). */
+  _isClosed(): boolean {
+    return this.socket === null || this.socket.fileno() < 0;
+  }
+
+  _transportFor(syscall: string): Transport {
     if (this.socket === null) throw systemError(EBADF, syscall, "(the dispatcher has no socket)");
     return this.socket;
   }
 
-  #sock(syscall: string): Socket {
-    const s = this.#transport(syscall);
+  _socketFor(syscall: string): Socket {
+    const s = this._transportFor(syscall);
     if (!(s instanceof Socket)) throw new TypeError(`${syscall}() needs a socket, and this dispatcher wraps a file`);
     return s;
   }
 }
 
+Dispatcher.prototype.debug = false;
 Dispatcher.prototype._connectingTo = null;
+Dispatcher.prototype.closing = false;
+Dispatcher.prototype._ignoreLogTypes = null;
+Dispatcher.prototype.tcpNoDelay = true;
+Dispatcher.prototype.readAhead = 65536;
 
 /** Connections waiting in a TCP listener's accept queue (Linux: TCP_INFO), or null when unknown. */
 function waitingConnections(sock: Socket): number | null {
@@ -623,173 +608,5 @@ function waitingConnections(sock: Socket): number | null {
     return sock.getsockopt(IPPROTO_TCP, TCP_INFO, 104).readUInt32LE(24);  // tcpi_unacked: the accept queue's length
   } catch {
     return null;
-  }
-}
-
-/** Deferred output past this size is sent without waiting for the pass to end (DispatcherWithSend, AsyncChat). */
-export const MAX_DEFERRED = 256 * 1024;
-
-/** A Dispatcher whose send() queues what the kernel does not take at once. */
-export class DispatcherWithSend extends Dispatcher {
-  // What is queued, as the chunks send() was given: one gather-write sends them all, and
-  // outBuffer joins them only when someone looks.
-  /** @internal */
-  _queue: Buffer[] = [];
-  /** @internal */
-  _queued = 0;
-  /** @internal */
-  _flushPending = false;  // the current pass sends the queue when it ends
-  #highWater = DEFAULT_OUTPUT_HIGH_WATER;
-  // "input": the peer ended its input while output was queued (handleClose() once it is sent);
-  // "close": closeWhenDone() was called (close() once the queue is sent).
-  /** @internal */
-  _afterOutput: "input" | "close" | null = null;
-
-  constructor(sock?: Socket | null, map?: SocketMap) {
-    super(sock, map);
-  }
-
-  /**
-   * The output bound in bytes (default 1 MiB; Infinity: none). While more than this is queued the
-   * channel is not polled for reads (whatever readable() says), so a peer that sends and never
-   * reads is held back by TCP instead of growing the queue; reads resume below it.
-   */
-  get outputHighWater(): number {
-    return this.#highWater;
-  }
-
-  set outputHighWater(bytes: number) {
-    this.#highWater = checkHighWater(bytes);
-    this._pollHint = true;
-  }
-
-  /** Stops reading, and closes the channel once everything queued has been sent. */
-  closeWhenDone(): void {
-    this._afterOutput = "close";
-    this._pollHint = true;
-    if (this._queued === 0) this.close();
-    else wake();
-  }
-
-  /** @internal */
-  override _endOfInput(): void {
-    // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
-    if (this._queued === 0 || this.socket === null) {
-      this.handleClose();
-      return;
-    }
-    this._afterOutput ??= "input";
-    this._pollHint = true;
-  }
-
-  /** @internal True while input is held back: output above the bound, or the channel waits to close. */
-  override _holdsInput(): boolean {
-    return this._afterOutput !== null || this._queued > this.#highWater;
-  }
-
-  // After a send: the queue is empty and the channel was waiting for that.
-  #afterSend(): void {
-    const after = this._afterOutput;
-    if (after === null || this._queued > 0 || this._flushPending || this.socket === null || this.socket.fileno() < 0) return;
-    this._afterOutput = null;
-    if (after === "close") this.close();
-    else this.handleClose();
-  }
-
-  /** Everything queued and not yet taken by the kernel. */
-  get outBuffer(): Buffer {
-    if (this._queue.length > 1) this._queue = [Buffer.concat(this._queue, this._queued)];
-    return this._queue[0] ?? EMPTY;
-  }
-
-  set outBuffer(data: Buffer) {
-    checkBytes(data, "outBuffer");
-    this._queue = data.length > 0 ? [data] : [];
-    this._queued = data.length;
-    if (this._queued > this.#highWater) this._pollHint = true;
-  }
-
-  initiateSend(): void {
-    const queue = this._queue;
-    if (queue.length === 0) return;
-    const t = this.socket;
-    const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
-    this.#consume(n);
-    this.#afterSend();
-  }
-
-  #consume(n: number): void {
-    if (n <= 0) return;
-    const queue = this._queue;
-    this._queued -= n;
-    let i = 0;
-    while (i < queue.length && n >= queue[i]!.length) n -= queue[i++]!.length;
-    if (i < queue.length && n > 0) queue[i] = queue[i]!.subarray(n);
-    if (i > 0) queue.splice(0, i);
-  }
-
-  override handleWrite(): void {
-    this.initiateSend();
-  }
-
-  // Output the pass end will send is not counted: asking the kernel for writability on its behalf
-  // would cost a system call each pass to change the mask, and the pass end sends it anyway.
-  override writable(): boolean {
-    return !this.connected || (this._queued > 0 && !this._flushPending);
-  }
-
-  /**
-   * Queues `data` and sends what the kernel takes: at once from outside a pass, when the pass
-   * ends from inside one (several sends in a pass become one system call).
-   */
-  override send(data: Uint8Array): number {
-    checkBytes(data);
-    if (this.debug) this.logInfo(`sending ${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")}`);
-    if (data.length === 0) return 0;
-    // Queued data must not change under us if the caller reuses its buffer: copy, unless it is
-    // memory a receive of ours made (nothing else writes there).
-    const chunk = isReceived(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
-    this._queue.push(chunk);
-    this._queued += chunk.length;
-    if (this._queued > this.#highWater) this._pollHint = true;
-    if (inPass()) {
-      if (!this._flushPending) {
-        this._flushPending = true;
-        flushAtPassEnd(this);
-      }
-      if (this._queued > MAX_DEFERRED) this.initiateSend();
-      return data.length;
-    }
-    this.initiateSend();
-    if (this._queued > 0) wake();
-    return data.length;
-  }
-
-  /** @internal */
-  [kFlush](): boolean {
-    if (!this._flushPending) return true;
-    if (this.socket === null || this.socket.fileno() < 0) {
-      this._flushPending = false;
-      return true;
-    }
-    // More input is already buffered: the next pass (which will not wait) sends both together.
-    if (this.socket[kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
-    this._flushPending = false;
-    this.initiateSend();
-    return true;
-  }
-
-  /** Output queued during this pass is sent first, as it would have been at send() time. */
-  override close(): void {
-    if (this._flushPending && this.socket !== null && this.socket.fileno() >= 0) {
-      this._flushPending = false;
-      try {
-        this.initiateSend();
-      } catch {
-        // closing anyway: what the kernel did not take is dropped, as Python's close() drops out_buffer
-      }
-    }
-    this._afterOutput = null;
-    super.close();
   }
 }

@@ -110,9 +110,14 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(E).reverse().map(([name, value]) => [value, name] as const),
 );
 
-/** True when a raw result (-errno, as the addon returns) means "would block": no Error is built for it. */
-export function isWouldBlock(result: number): boolean {
-  return result === -E.EAGAIN || result === -E.EWOULDBLOCK;
+/**
+ * True when a raw result (-errno, as the addon returns: no Error is built for it) or a thrown
+ * system error means "would block".
+ */
+export function isWouldBlock(x: number | Error): boolean {
+  if (typeof x === "number") return x === -E.EAGAIN || x === -E.EWOULDBLOCK;
+  const code = (x as { code?: unknown }).code;
+  return code === "EAGAIN" || code === "EWOULDBLOCK";
 }
 
 /** True when `err` is a system error whose code is one of `codes`. */
@@ -182,4 +187,48 @@ export class ExitNow extends Error {
     super(message);
     this.name = "ExitNow";
   }
+}
+
+// ---- errno classes (-errno as the addon returns it, or a thrown system error) --------------
+
+function errnoSet(codes: readonly string[]): ReadonlySet<number> {
+  const numbers = E as Record<string, number | undefined>;
+  return new Set(codes.filter((code) => numbers[code] !== undefined).map((code) => -numbers[code]!));
+}
+const DISCONNECTED_ERRNOS = errnoSet([...DISCONNECTED]);
+
+/** True when -errno or an error means the peer is gone (DISCONNECTED): the channel closes. */
+export function isDisconnect(x: number | unknown): boolean {
+  return typeof x === "number" ? DISCONNECTED_ERRNOS.has(x) : hasCode(x, DISCONNECTED);
+}
+
+// accept() errors that belong to one pending connection (it is gone, or the network refused it):
+// the listener goes on. Linux passes a new connection's network errors on as accept() errors.
+const ACCEPT_SKIPPED = errnoSet([
+  "EAGAIN", "EWOULDBLOCK", "ECONNABORTED", "EINTR", "EPROTO", "EPERM", "ENETDOWN", "ENOPROTOOPT", "EHOSTDOWN",
+  "ENONET", "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH", "ETIMEDOUT",
+]);
+// accept() errors that mean "no resources now": the listener pauses and retries later.
+const OUT_OF_RESOURCES = errnoSet(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
+/** -errno of an accept() that concerns one pending connection only (or none was pending). */
+export function isAcceptSkipped(errno: number): boolean {
+  return ACCEPT_SKIPPED.has(errno);
+}
+
+/** -errno of a call that ran out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM). */
+export function isOutOfResources(errno: number): boolean {
+  return OUT_OF_RESOURCES.has(errno);
+}
+
+/** EIO: the error a poller-reported failure reads as when the socket has no pending error. */
+export const EIO = E.EIO;
+/** ETIMEDOUT: why a channel idle for its idleTimeout closes. */
+export const ETIMEDOUT = E.ETIMEDOUT;
+
+/** -errno for a thrown system error's code (0 when it has no known one). */
+export function errnoOf(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  const n = typeof code === "string" ? (E as Record<string, number | undefined>)[code] : undefined;
+  return n === undefined ? 0 : -n;
 }

@@ -6,9 +6,8 @@
 // its wait at the nearest deadline, and after dispatching calls handleTimeout() on the channels
 // whose deadline has passed. An event or a send only stamps the record. Channels without a
 // timeout carry `null` and cost one field check per pass; an empty map waits on nothing.
-import os from "node:os";
 import { performance } from "node:perf_hooks";
-import { systemError } from "./errors.js";
+import { ETIMEDOUT, systemError } from "./errors.js";
 import { wake } from "./loop.js";
 
 /** Internal: a channel's idle timeout (milliseconds) and when it was last active (performance.now()). */
@@ -60,6 +59,6 @@ export function touchIdle(rec: IdleRecord): void {
 /** handleTimeout()'s default: closeError is an ETIMEDOUT error, then handleClose(). */
 export function closeOnTimeout(ch: IdleChannel): void {
   const detail = ch._idle === null ? undefined : `(no activity for ${ch._idle.ms / 1000} s)`;
-  (ch as { closeError?: Error | null }).closeError = systemError(os.constants.errno.ETIMEDOUT, "idle", detail);
+  (ch as { closeError?: Error | null }).closeError = systemError(ETIMEDOUT, "idle", detail);
   ch.handleClose();
 }

@@ -10,6 +10,7 @@ export {
 } from "./loop.js";
 export { compactTraceback } from "./traceback.js";
 export { backend as pollerBackend } from "./poller.js";
-export { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
+export { Dispatcher } from "./dispatcher.js";
+export { DispatcherWithSend } from "./dispatcher-with-send.js";
 export { FileDispatcher, FileWrapper } from "./file-dispatcher.js";
 export { DatagramDispatcher, MAX_QUEUED_DATAGRAMS, MAX_UDP_PAYLOAD, MAX_UDP_PAYLOAD_IPV4 } from "./datagram.js";

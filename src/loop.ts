@@ -6,7 +6,7 @@
 // poll-style (per channel: read, write, priority, hang-up). A channel closed during the pass gets
 // no further calls in it, even if a new channel takes over its descriptor number.
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from "./constants.js";
-import { DISCONNECTED, ExitNow, hasCode } from "./errors.js";
+import { ExitNow, isDisconnect } from "./errors.js";
 import * as poller from "./poller.js";
 import { type IdleRecord, now as clock } from "./idle.js";
 
@@ -114,7 +114,7 @@ function readwriteIn(obj: Channel, flags: number, at: number): void {
     }
   } catch (err) {
     if (isReraised(err)) throw err;
-    if (hasCode(err, DISCONNECTED)) {
+    if (isDisconnect(err)) {
       // a reset or error, not a clean end: a channel that tells them apart (closeError) sees which
       if ("closeError" in obj) (obj as { closeError: unknown }).closeError = err;
       obj.handleClose();
@@ -144,8 +144,11 @@ let passImmediate = false;
 let indexByFd = new Int32Array(1024);  // pass index + 1; stale entries fail the passFds check
 let readyIdx = new Int32Array(256);
 let nReady = 0;
-let nowIdx: number[] = [];             // channels ready without the kernel (read-ahead, failed lookup)
-let timedIdx: number[] = [];           // channels with an idle timeout, in map order
+// Index lists with a count each (emptying a plain array each pass calls into the runtime).
+let nowIdx = new Int32Array(64);       // channels ready without the kernel (read-ahead, failed lookup)
+let nNow = 0;
+let timedIdx = new Int32Array(64);     // channels with an idle timeout, in map order
+let nTimed = 0;
 let passDeadline = Infinity;           // the nearest idle deadline of the pass (clock() milliseconds)
 let passWaitEnd = Infinity;            // when the pass's wait ends (clock() milliseconds)
 let passTime = 0;                      // when dispatching began: the stamp of dispatched events
@@ -201,14 +204,16 @@ function collect(obj: Channel, fd: number): void {
   const idle = obj._idle;
   if (idle != null) {
     wants |= TIMED;
-    timedIdx.push(i);
+    if (nTimed === timedIdx.length) timedIdx = grown(timedIdx, nTimed + 1);
+    timedIdx[nTimed++] = i;
     const deadline = idle.last + idle.ms;
     if (deadline < passDeadline) passDeadline = deadline;
   }
   passWants[i] = wants;
   if (now !== 0) {
     passImmediate = true;
-    nowIdx.push(i);
+    if (nNow === nowIdx.length) nowIdx = grown(nowIdx, nNow + 1);
+    nowIdx[nNow++] = i;
   }
 }
 
@@ -228,6 +233,30 @@ function stamp(i: number): void {
   if (idle != null) idle.last = passTime;
 }
 
+// Ready channels in pass (map) order. Readiness mostly comes in fd order, close to map order:
+// an insertion sort of a few entries costs less than a typed-array sort (a runtime call).
+function sortReady(): void {
+  if (nReady > 32) {
+    readyIdx.subarray(0, nReady).sort();
+    return;
+  }
+  for (let k = 1; k < nReady; k++) {
+    const v = readyIdx[k]!;
+    let j = k - 1;
+    while (j >= 0 && readyIdx[j]! > v) {
+      readyIdx[j + 1] = readyIdx[j]!;
+      j--;
+    }
+    readyIdx[j + 1] = v;
+  }
+}
+
+// The pass holds no channel once it ends (a closed one can be collected).
+function releaseChannels(): void {
+  for (let i = 0; i < passCount; i++) passChannels[i] = undefined as unknown as Channel;
+  passCount = 0;
+}
+
 function dispatch(count: number, events: Int32Array): void {
   try {
     passTime = clock();
@@ -237,8 +266,11 @@ function dispatch(count: number, events: Int32Array): void {
       if (i >= 0 && i < passCount && passFds[i] === fd) markReady(i, events[2 * k + 1]!);
       else if (!passMap.has(fd)) poller.setInterest(fd, 0);  // no channel owns it: stop watching
     }
-    for (const i of nowIdx) markReady(i, passWants[i]! & READY_NOW ? POLLIN | POLLOUT : POLLIN);
-    if (nReady > 1) readyIdx.subarray(0, nReady).sort();  // map order, as select() and poll() report
+    for (let k = 0; k < nNow; k++) {
+      const i = nowIdx[k]!;
+      markReady(i, passWants[i]! & READY_NOW ? POLLIN | POLLOUT : POLLIN);
+    }
+    sortReady();  // map order, as select() and poll() report
     if (passUsePoll) {
       for (let k = 0; k < nReady; k++) {
         const i = readyIdx[k]!;
@@ -271,21 +303,21 @@ function dispatch(count: number, events: Int32Array): void {
         if (passReady[i]! & POLLPRI && aliveAt(i)) exception(passChannels[i]!);
       }
     }
-    if (timedIdx.length > 0 && passDeadline <= clock() + 1) expireIdle();
+    if (nTimed > 0 && passDeadline <= clock() + 1) expireIdle();
   } finally {
     for (let k = 0; k < nReady; k++) passReady[readyIdx[k]!] = 0;
     nReady = 0;
-    nowIdx.length = 0;
-    timedIdx.length = 0;
-    passChannels.fill(undefined as unknown as Channel, 0, passCount);
-    passCount = 0;
+    nNow = 0;
+    nTimed = 0;
+    releaseChannels();
   }
 }
 
 // handleTimeout() for the channels of the pass whose idle deadline has passed, in map order.
 function expireIdle(): void {
   const t = clock();
-  for (const i of timedIdx) {
+  for (let k = 0; k < nTimed; k++) {
+    const i = timedIdx[k]!;
     if (!aliveAt(i)) continue;
     const obj = passChannels[i]!;
     const idle = obj._idle;
@@ -305,7 +337,7 @@ function expireIdle(): void {
 // of a socket that is only asked for writing (and has no error), but epoll and poll(2) always do;
 // such a descriptor would end every wait at once. Returns false as soon as one event counts.
 function ignoredOnly(count: number, events: Int32Array): boolean {
-  if (passUsePoll || nowIdx.length > 0) return false;
+  if (passUsePoll || nNow > 0) return false;
   for (let k = 0; k < count; k++) {
     const fd = events[2 * k]!;
     const revents = events[2 * k + 1]!;
@@ -342,10 +374,9 @@ function startPass(req: PassRequest): void {
     dispatching = true;  // readable()/writable() run inside the pass
     req.map.forEach(collect);
   } catch (err) {
-    passChannels.fill(undefined as unknown as Channel, 0, passCount);
-    passCount = 0;
-    nowIdx.length = 0;
-    timedIdx.length = 0;
+    releaseChannels();
+    nNow = 0;
+    nTimed = 0;
     dispatching = false;
     req.done(err);
     next();
@@ -417,8 +448,9 @@ function finishPass(req: PassRequest, count: number, events: Int32Array): void {
 // Output queued by handlers during a pass goes out in one send per channel when the pass ends,
 // instead of one send per handler call; a channel whose next input is already buffered waits
 // for the passes that consume it (they come at once: buffered input makes a pass not wait).
-let deferred: Flushable[] = [];
-let spare: Flushable[] = [];
+let deferred: (Flushable | undefined)[] = [];
+let nDeferred = 0;
+let spare: (Flushable | undefined)[] = [];
 
 /** @internal True while a pass calls handlers (or readable()/writable()). */
 export function inPass(): boolean {
@@ -427,31 +459,34 @@ export function inPass(): boolean {
 
 /** @internal Asks for obj[kFlush]() when the current pass ends. */
 export function flushAtPassEnd(obj: Flushable): void {
-  deferred.push(obj);
+  deferred[nDeferred++] = obj;
 }
 
 function flushDeferred(): void {
-  if (deferred.length === 0) return;
+  if (nDeferred === 0) return;
   const list = deferred;
+  const n = nDeferred;
   deferred = spare;
-  for (let i = 0; i < list.length; i++) {
-    const obj = list[i]!;
-    let done = true;
-    try {
-      done = obj[kFlush]();
-    } catch (err) {
-      if (isReraised(err)) {
-        for (let j = i + 1; j < list.length; j++) deferred.push(list[j]!);
-        list.length = 0;
-        spare = list;
-        throw err;
+  nDeferred = 0;
+  try {
+    for (let i = 0; i < n; i++) {
+      const obj = list[i]!;
+      let done = true;
+      try {
+        done = obj[kFlush]();
+      } catch (err) {
+        if (isReraised(err)) {
+          for (let j = i + 1; j < n; j++) deferred[nDeferred++] = list[j];
+          throw err;
+        }
+        obj.handleError(err);
       }
-      obj.handleError(err);
+      if (!done) deferred[nDeferred++] = obj;
     }
-    if (!done) deferred.push(obj);
+  } finally {
+    for (let i = 0; i < n; i++) list[i] = undefined;  // hold no channel past the pass
+    spare = list;
   }
-  list.length = 0;
-  spare = list;
 }
 
 function next(): void {

@@ -4,6 +4,7 @@ import { AF_INET, AF_INET6, AF_UNIX, MSG_PEEK, SOCK_STREAM, SOL_SOCKET, SO_ERROR
 import { type Address, errorLocation, fromRawAddress, localLocation, toNativeAddressSync } from "./address.js";
 import { closedError, isWouldBlock, systemError, EBADF } from "./errors.js";
 import { binding } from "./native.js";
+import { MAX_RECEIVE, ReadAhead, receive } from "./receive.js";
 import { closeFd, forgetFd } from "./poller.js";
 import type { NativeAddress } from "./native.js";
 
@@ -32,28 +33,8 @@ export interface Transport {
   [kBuffered](): number;
 }
 
-// Dispatchers receive into a shared slab and get views of it: no allocation or copy per read, and
-// a part once handed out is never written again, so a dispatcher may queue it for sending without
-// a defensive copy. A slab is replaced (not reused) when the next read might not fit; its memory
-// goes when the last view of it does.
-const SLAB_SIZE = 1024 * 1024;
-let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
-let slabUsed = 0;
-let previousSlab: ArrayBufferLike | null = null;
-
-function slabFor(n: number): Buffer {
-  if (slabUsed + n > slab.length) {
-    previousSlab = slab.buffer;
-    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, n));
-    slabUsed = 0;
-  }
-  return slab;
-}
-
-/** True when `data` lies in memory that a dispatcher's receive made (nothing else writes there). */
-export function isReceived(data: Uint8Array): boolean {
-  return data.buffer === slab.buffer || data.buffer === previousSlab;
-}
+/** Memory made by a dispatcher's receive (see receive.ts). */
+export { isReceived } from "./receive.js";
 
 // A Socket collected while still open closes its descriptor and warns, as Python does.
 const unclosed = new FinalizationRegistry<number>((fd) => {
@@ -86,9 +67,10 @@ export class Socket implements Transport {
   readonly type: number;
   readonly proto: number;
   #fd: number;
-  // Stream bytes the kernel gave a dispatcher's read-ahead and the application has not read yet.
-  // Every receive hands these out first, so reads stay in order whichever method is used.
-  #pending: Buffer | null = null;
+  // Stream bytes the kernel gave a dispatcher's read-ahead and the application has not read yet
+  // (made on the first read-ahead). Every receive hands these out first, so reads stay in order
+  // whichever method is used.
+  #ahead: ReadAhead | null = null;
 
   /** A new socket, or (with `fileno`) one that takes over an existing descriptor. */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno: number | null = null) {
@@ -133,7 +115,17 @@ export class Socket implements Transport {
   [kTryAccept](): [Socket, Address] | number {
     const r = binding.accept(this.#open("accept"));
     if (typeof r === "number") return r;
-    return [new Socket(this.family, this.type, this.proto, r[0]), fromRawAddress(r[1])];
+    const sock = new Socket(this.family, this.type, this.proto, r[0]);
+    const raw = r[1];
+    // Clients mostly come from few hosts: the same host string is shared, not kept once per connection.
+    if (Array.isArray(raw)) {
+      if (raw[0] === lastPeerHost) raw[0] = lastPeerHost;
+      else lastPeerHost = raw[0];
+    }
+    const peer = fromRawAddress(raw);
+    accepted = sock;
+    acceptedPeer = peer;
+    return [sock, peer];
   }
 
   /** Starts connecting; a non-blocking socket throws code EINPROGRESS, as Python's does. */
@@ -175,14 +167,14 @@ export class Socket implements Transport {
     const fd = this.#open("recv");
     checkInt(bufferSize, "bufferSize");
     checkInt(flags, "flags");
-    if (this.#pending !== null && (flags & ~MSG_PEEK) === 0) return this.#takePending(bufferSize, flags !== 0);
+    if (this.#ahead !== null && this.#ahead.length > 0 && (flags & ~MSG_PEEK) === 0) return this.#ahead.take(bufferSize, flags !== 0);
     const r = binding.recv(fd, bufferSize, flags);
     if (typeof r === "number") throw systemError(r, "recv");
     return r;
   }
 
   recvfrom(bufferSize: number, flags = 0): [Buffer, Address] {
-    if (this.#pending !== null && (flags & ~MSG_PEEK) === 0) return [this.recv(bufferSize, flags), this.getpeername()];
+    if (this.#ahead !== null && this.#ahead.length > 0 && (flags & ~MSG_PEEK) === 0) return [this.recv(bufferSize, flags), this.getpeername()];
     const r = binding.recvfrom(this.#open("recvfrom"), checkInt(bufferSize, "bufferSize"), checkInt(flags, "flags"));
     if (typeof r === "number") throw systemError(r, "recvfrom");
     return [r[0], fromRawAddress(r[1])];
@@ -220,6 +212,10 @@ export class Socket implements Transport {
 
   setblocking(flag: boolean): void {
     if (typeof flag !== "boolean") throw new TypeError("flag must be a boolean");
+    if (this === accepted) {
+      if (!flag) return;  // non-blocking from birth (accept4 with SOCK_NONBLOCK)
+      accepted = null;
+    }
     check(binding.setBlocking(this.#open("setblocking"), flag), "fcntl");
   }
 
@@ -247,7 +243,7 @@ export class Socket implements Transport {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;  // first, so that nothing can use the number once the kernel reuses it
-    this.#pending = null;
+    this.#ahead = null;
     unclosed.unregister(this);
     check(closeFd(fd), "close");
   }
@@ -261,7 +257,7 @@ export class Socket implements Transport {
     const fd = this.#fd;
     if (fd < 0) return fd;
     this.#fd = -1;
-    this.#pending = null;
+    this.#ahead = null;
     unclosed.unregister(this);
     forgetFd(fd);
     return fd;
@@ -275,24 +271,21 @@ export class Socket implements Transport {
   /** @internal */
   [kTryRecv](n: number, readAhead = 0): Buffer | number {
     if (this.#fd < 0) return -EBADF;
-    if (this.#pending !== null) return this.#takePending(n, false);
+    let ahead = this.#ahead;
+    if (ahead !== null && ahead.end > ahead.start) return ahead.take(n);
     // Read ahead only on stream sockets: on datagram sockets a larger read changes nothing but
-    // whether a truncated message is noticed. One receive takes at most a slab: recv(2**31-1)
-    // must not allocate 2 GiB for the few bytes that are there.
-    const want = Math.min(readAhead > n && this.type === SOCK_STREAM ? readAhead : n, SLAB_SIZE);
-    const into = slabFor(want);
-    const r = binding.recvInto(this.#fd, into, slabUsed, want);
-    if (r < 0) return r;
-    const got = into.subarray(slabUsed, slabUsed + r);
-    slabUsed += (r + 7) & ~7;
-    if (r <= n) return got;
-    this.#pending = got.subarray(n);
-    return got.subarray(0, n);
+    // whether a truncated message is noticed.
+    if (readAhead > n && this.type === SOCK_STREAM) {
+      ahead ??= this.#ahead = new ReadAhead();
+      return receive(this.#fd, n, Math.min(readAhead, MAX_RECEIVE), ahead);
+    }
+    return receive(this.#fd, n, Math.min(n, MAX_RECEIVE), null);
   }
 
   /** @internal */
   [kBuffered](): number {
-    return this.#pending === null ? 0 : this.#pending.length;
+    const ahead = this.#ahead;
+    return ahead === null ? 0 : ahead.end - ahead.start;
   }
 
   /** @internal */
@@ -300,21 +293,26 @@ export class Socket implements Transport {
     return this.#fd < 0 ? -EBADF : binding.sendv(this.#fd, buffers, count);
   }
 
-  #takePending(n: number, peek: boolean): Buffer {
-    const pending = this.#pending!;
-    if (peek) return pending.subarray(0, n);
-    if (n >= pending.length) {
-      this.#pending = null;
-      return pending;
-    }
-    this.#pending = pending.subarray(n);
-    return pending.subarray(0, n);
-  }
-
   toString(): string {
     const kind = this.family === AF_INET ? "AF_INET" : this.family === AF_INET6 ? "AF_INET6" : this.family === AF_UNIX ? "AF_UNIX" : this.family;
     return `<Socket fd=${this.#fd} family=${kind} type=${this.type}>`;
   }
+}
+
+// The socket the last accept() made and its peer's address: a dispatcher made for it at once (the
+// usual handleAccepted()) takes both from here instead of a getpeername() and two fcntl() calls.
+// Nothing per connection is kept: only the latest, dropped once taken or when its mode changes.
+let accepted: Socket | null = null;
+let acceptedPeer: Address | null = null;
+let lastPeerHost = "";
+
+/** The peer address of `sock` when it is the socket the last accept() made and is still non-blocking and open; else null. Once. */
+export function takeAcceptedPeer(sock: Socket): Address | null {
+  if (sock !== accepted) return null;
+  accepted = null;
+  const peer = acceptedPeer;
+  acceptedPeer = null;
+  return sock.fileno() < 0 ? null : peer;
 }
 
 /** A connected pair of sockets (AF_UNIX by default). */

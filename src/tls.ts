@@ -2,7 +2,8 @@
 // The .d.ts use Node's types (Buffer, AbortSignal): this makes a consumer with `types: []` load them.
 /// <reference types="node" preserve="true" />
 import { AsyncChat } from "./asynchat.js";
-import { Dispatcher, DispatcherWithSend } from "./dispatcher.js";
+import { Dispatcher } from "./dispatcher.js";
+import { DispatcherWithSend } from "./dispatcher-with-send.js";
 import type { SocketMap } from "./loop.js";
 import type { Socket } from "./socket.js";
 import { withTLS } from "./tls/channel.js";

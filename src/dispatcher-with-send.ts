@@ -1,0 +1,189 @@
+// Exported by index.ts (and wrapped by tls.ts): asyncore's dispatcher_with_send, a Dispatcher whose
+// send() queues what the kernel does not take at once, here so that dispatcher.ts stays asyncore.py.
+//
+// Output queued during a pass goes out in one gather-write when the pass ends (loop.ts calls
+// [kFlush]()); received memory is queued as it is (receive.ts), other data is copied once.
+import { Dispatcher } from "./dispatcher.js";
+import { type SocketMap, flushAtPassEnd, inPass, kFlush, wake } from "./loop.js";
+import { DEFAULT_OUTPUT_HIGH_WATER, MAX_DEFERRED, checkHighWater } from "./output-bound.js";
+import { isReceived, joinReceived } from "./receive.js";
+import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
+
+const EMPTY = Buffer.alloc(0);
+// The queue of every channel with nothing queued (an idle connection holds no array of its own);
+// send() makes a real one before its first push.
+const NO_QUEUE: Buffer[] = [];
+
+/** A Dispatcher whose send() queues what the kernel does not take at once. */
+export class DispatcherWithSend extends Dispatcher {
+  // What is queued, as the chunks send() was given: one gather-write sends them all, and
+  // outBuffer joins them only when someone looks.
+  _queue: Buffer[] = NO_QUEUE;
+  _queued = 0;
+  _flushPending = false;  // the current pass sends the queue when it ends
+  declare _highWater: number;
+  // "input": the peer ended its input while output was queued (handleClose() once it is sent);
+  // "close": closeWhenDone() was called (close() once the queue is sent).
+  _afterOutput: "input" | "close" | null = null;
+
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    super(sock, map);
+  }
+
+  /**
+   * The output bound in bytes (default 1 MiB; Infinity: none). While more than this is queued the
+   * channel is not polled for reads (whatever readable() says), so a peer that sends and never
+   * reads is held back by TCP instead of growing the queue; reads resume below it.
+   */
+  get outputHighWater(): number {
+    return this._highWater;
+  }
+
+  set outputHighWater(bytes: number) {
+    this._highWater = checkHighWater(bytes);
+    this._pollHint = true;
+  }
+
+  /** Stops reading, and closes the channel once everything queued has been sent. */
+  closeWhenDone(): void {
+    this._afterOutput = "close";
+    this._pollHint = true;
+    if (this._queued === 0) this.close();
+    else wake();
+  }
+
+  override _endOfInput(): void {
+    // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
+    if (this._queued === 0 || this._isClosed()) {
+      this.handleClose();
+      return;
+    }
+    this._afterOutput ??= "input";
+    this._pollHint = true;
+  }
+
+  /** True while input is held back: output above the bound, or the channel waits to close. */
+  override _holdsInput(): boolean {
+    return this._afterOutput !== null || this._queued > this._highWater;
+  }
+
+  // After a send: the queue is empty and the channel was waiting for that.
+  _afterSend(): void {
+    const after = this._afterOutput;
+    if (after === null || this._queued > 0 || this._flushPending || this._isClosed()) return;
+    this._afterOutput = null;
+    if (after === "close") this.close();
+    else this.handleClose();
+  }
+
+  /** Everything queued and not yet taken by the kernel. */
+  get outBuffer(): Buffer {
+    if (this._queue.length > 1) this._queue = [Buffer.concat(this._queue, this._queued)];
+    return this._queue[0] ?? EMPTY;
+  }
+
+  set outBuffer(data: Buffer) {
+    checkBytes(data, "outBuffer");
+    this._queue = data.length > 0 ? [data] : NO_QUEUE;
+    this._queued = data.length;
+    if (this._queued > this._highWater) this._pollHint = true;
+  }
+
+  initiateSend(): void {
+    const queue = this._queue;
+    if (queue.length === 0) return;
+    const t = this.socket;
+    const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
+    this._consume(n);
+    this._afterSend();
+  }
+
+  _consume(n: number): void {
+    if (n <= 0) return;
+    const queue = this._queue;
+    this._queued -= n;
+    if (this._queued === 0) {
+      this._queue = NO_QUEUE;  // all sent: an idle connection keeps no array
+      return;
+    }
+    let i = 0;
+    while (i < queue.length && n >= queue[i]!.length) n -= queue[i++]!.length;
+    if (i < queue.length && n > 0) queue[i] = queue[i]!.subarray(n);
+    if (i > 0) queue.splice(0, i);
+  }
+
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  // Output the pass end will send is not counted: asking the kernel for writability on its behalf
+  // would cost a system call each pass to change the mask, and the pass end sends it anyway.
+  override writable(): boolean {
+    return !this.connected || (this._queued > 0 && !this._flushPending);
+  }
+
+  /**
+   * Queues `data` and sends what the kernel takes: at once from outside a pass, when the pass
+   * ends from inside one (several sends in a pass become one system call).
+   */
+  override send(data: Uint8Array): number {
+    checkBytes(data);
+    if (this.debug) this.logInfo(`sending ${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")}`);
+    if (data.length === 0) return 0;
+    // Queued data must not change under us if the caller reuses its buffer: copy, unless it is
+    // memory a receive of ours made (nothing else writes there).
+    let queue = this._queue;
+    if (queue === NO_QUEUE) queue = this._queue = [];
+    if (isReceived(data)) {
+      // Received memory is a Buffer already; right after the last queued part (the next piece of
+      // the same read-ahead) it extends that part: one iovec for a whole read-ahead.
+      const chunk = data instanceof Buffer ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const joined = queue.length > 0 ? joinReceived(queue[queue.length - 1]!, chunk) : null;
+      if (joined !== null) queue[queue.length - 1] = joined;
+      else queue.push(chunk);
+    } else queue.push(Buffer.from(data));
+    this._queued += data.length;
+    if (this._queued > this._highWater) this._pollHint = true;
+    if (inPass()) {
+      if (!this._flushPending) {
+        this._flushPending = true;
+        flushAtPassEnd(this);
+      }
+      if (this._queued > MAX_DEFERRED) this.initiateSend();
+      return data.length;
+    }
+    this.initiateSend();
+    if (this._queued > 0) wake();
+    return data.length;
+  }
+
+  [kFlush](): boolean {
+    if (!this._flushPending) return true;
+    if (this._isClosed()) {
+      this._flushPending = false;
+      return true;
+    }
+    // More input is already buffered: the next pass (which will not wait) sends both together.
+    if (this.socket![kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
+    this._flushPending = false;
+    this.initiateSend();
+    return true;
+  }
+
+  /** Output queued during this pass is sent first, as it would have been at send() time. */
+  override close(): void {
+    if (this._flushPending && !this._isClosed()) {
+      this._flushPending = false;
+      try {
+        this.initiateSend();
+      } catch {
+        // closing anyway: what the kernel did not take is dropped, as Python's close() drops out_buffer
+      }
+    }
+    this._afterOutput = null;
+    super.close();
+  }
+}
+
+// Defaults on the prototype: a connection holds them only once changed.
+DispatcherWithSend.prototype._highWater = DEFAULT_OUTPUT_HIGH_WATER;
