@@ -18,12 +18,17 @@ const NO_QUEUE: Buffer[] = [];
 export class DispatcherWithSend extends Dispatcher {
   // What is queued, as the chunks send() was given: one gather-write sends them all, and
   // outBuffer joins them only when someone looks.
+  /** @internal */
   _queue: Buffer[] = NO_QUEUE;
+  /** @internal */
   _queued = 0;
+  /** @internal */
   _flushPending = false;  // the current pass sends the queue when it ends
+  /** @internal */
   declare _highWater: number;
   // "input": the peer ended its input while output was queued (handleClose() once it is sent);
   // "close": closeWhenDone() was called (close() once the queue is sent).
+  /** @internal */
   _afterOutput: "input" | "close" | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
@@ -52,6 +57,7 @@ export class DispatcherWithSend extends Dispatcher {
     else wake();
   }
 
+  /** @internal */
   override _endOfInput(): void {
     // Python closes at once and drops the queue: the peer that half-closed gets its answer first.
     if (this._queued === 0 || this._isClosed()) {
@@ -63,11 +69,13 @@ export class DispatcherWithSend extends Dispatcher {
   }
 
   /** True while input is held back: output above the bound, or the channel waits to close. */
+  /** @internal */
   override _holdsInput(): boolean {
     return this._afterOutput !== null || this._queued > this._highWater;
   }
 
   // After a send: the queue is empty and the channel was waiting for that.
+  /** @internal */
   _afterSend(): void {
     const after = this._afterOutput;
     if (after === null || this._queued > 0 || this._flushPending || this._isClosed()) return;
@@ -98,6 +106,7 @@ export class DispatcherWithSend extends Dispatcher {
     this._afterSend();
   }
 
+  /** @internal */
   _consume(n: number): void {
     if (n <= 0) return;
     const queue = this._queue;
@@ -157,6 +166,7 @@ export class DispatcherWithSend extends Dispatcher {
     return data.length;
   }
 
+  /** @internal */
   [kFlush](): boolean {
     if (!this._flushPending) return true;
     if (this._isClosed()) {

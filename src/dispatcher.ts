@@ -50,6 +50,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   addr: Address | null = null;
   socket: S | null = null;
   // Made on first use: most channels never log, and a Set each would cost ~200 bytes per connection.
+  /** @internal */
   declare _ignoreLogTypes: Set<string> | null;
   /** Log types logInfo() does not print (default: {"warning"}). */
   get ignoreLogTypes(): Set<string> {
@@ -76,15 +77,21 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
    */
   closeError: Error | null = null;
 
+  /** @internal */
   _map: SocketMap;
+  /** @internal */
   _fileno: number | null = null;
   // A name lookup for connect() in flight (Hold), or its failure waiting to be reported.
+  /** @internal */
   _lookup: "pending" | null = null;
   // Set when the loop must ask [kPollState]() (a lookup, or input read ahead): one field load per
   // pass for every other channel.
+  /** @internal */
   _pollHint = false;
+  /** @internal */
   _lookupError: unknown = null;
   // Made when accept() first runs out of descriptors (most channels never do).
+  /** @internal */
   _acceptPause: AcceptPause | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
@@ -241,6 +248,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     throw systemError(err, "connect", errorLocation(native));
   }
 
+  /** @internal */
   [kPollState](): PollState {
     if (this._lookupError !== null) return PollState.ReadyNow;
     if (this._lookup === "pending") return PollState.Hold;
@@ -253,10 +261,12 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   /** Internal: true while the channel holds its input back (channels with an output queue say when). */
+  /** @internal */
   _holdsInput(): boolean {
     return false;
   }
 
+  /** @internal */
   _noDelay(sock: Socket): void {
     if (!this.tcpNoDelay || sock.type !== SOCK_STREAM || (sock.family !== AF_INET && sock.family !== AF_INET6)) return;
     try {
@@ -295,6 +305,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   // A failed accept (-errno; `thrown` when a replaced accept() threw it): null, or the error thrown.
+  /** @internal */
   _acceptFailed(sock: Socket, errno: number, thrown: unknown): null {
     if (isAcceptSkipped(errno)) {
       if (this._acceptPause !== null) this._acceptPause.backoff = 0;  // a descriptor could be had
@@ -308,6 +319,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     throw err;
   }
 
+  /** @internal */
   _pauseAccepting(sock: Socket, err: Error): void {
     const pause = (this._acceptPause ??= { backoff: 0, timer: null, errorAt: -Infinity });
     const now = performance.now();
@@ -341,6 +353,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   /** Internal: what send() makes of a raw result (bytes, or -errno). */
+  /** @internal */
   _sent(r: number): number {
     if (r > 0 && this._idle !== null) touchIdle(this._idle);  // sending is activity (idle timeout)
     if (r >= 0) return r;
@@ -378,17 +391,20 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   /** Internal: the peer ended its input (recv() read nothing). Dispatcher: handleClose() now. */
+  /** @internal */
   _endOfInput(): void {
     this.handleClose();
   }
 
   /** Internal: handleClose() because of `err` (a reset or an error), kept in closeError first. */
+  /** @internal */
   _closeFor(err: unknown): void {
     this._setCloseError(err);
     this.handleClose();
   }
 
   /** Internal: records why the channel closes; the first cause is kept. */
+  /** @internal */
   _setCloseError(err: unknown): void {
     if (this.closeError !== null) return;
     if (err instanceof Error) {
@@ -497,6 +513,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   // SO_ERROR, which also clears it; 0 for a wrapped file or a socket that cannot tell.
+  /** @internal */
   _pendingError(): number {
     const sock = this.socket;
     if (!(sock instanceof Socket) || sock.fileno() < 0) return 0;
@@ -532,6 +549,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   // Idle timeout (see idle.ts): null, or the record each pass checks.
+  /** @internal */
   _idle: IdleRecord | null = null;
   /**
    * Seconds without a read or write event dispatched and without a send before handleTimeout()
@@ -578,15 +596,18 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   }
 
   /** Internal: true when the channel has no open socket (never had one, or it was closed). */
+  /** @internal */
   _isClosed(): boolean {
     return this.socket === null || this.socket.fileno() < 0;
   }
 
+  /** @internal */
   _transportFor(syscall: string): Transport {
     if (this.socket === null) throw systemError(EBADF, syscall, "(the dispatcher has no socket)");
     return this.socket;
   }
 
+  /** @internal */
   _socketFor(syscall: string): Socket {
     const s = this._transportFor(syscall);
     if (!(s instanceof Socket)) throw new TypeError(`${syscall}() needs a socket, and this dispatcher wraps a file`);
