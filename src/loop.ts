@@ -188,6 +188,14 @@ function collect(obj: Channel, fd: number): void {
   if (state === PollState.Hold) mask = 0;
   else if (state === PollState.ReadyNow) now = READY_NOW;
   else if (state === PollState.Readable && r) now = READABLE_NOW;
+  if (collectingOnly) {
+    // A queued map's channel: only its interest, so that its readiness ends the pass that waits.
+    poller.setInterest(fd, mask);
+    if (now !== 0) passImmediate = true;
+    const idle = obj._idle;
+    if (idle != null && idle.last + idle.ms < passDeadline) passDeadline = idle.last + idle.ms;
+    return;
+  }
   poller.setInterest(fd, mask);
   const i = passCount++;
   if (i === passFds.length) {
@@ -264,7 +272,7 @@ function dispatch(count: number, events: Int32Array): void {
       const fd = events[2 * k]!;
       const i = (fd < indexByFd.length ? indexByFd[fd]! : 0) - 1;
       if (i >= 0 && i < passCount && passFds[i] === fd) markReady(i, events[2 * k + 1]!);
-      else if (!passMap.has(fd)) poller.setInterest(fd, 0);  // no channel owns it: stop watching
+      else if (!passMap.has(fd) && !inQueuedMap(fd)) poller.setInterest(fd, 0);  // no channel owns it: stop watching
     }
     for (let k = 0; k < nNow; k++) {
       const i = nowIdx[k]!;
@@ -365,7 +373,7 @@ let lastPassHadEvents = false;
 
 function startPass(req: PassRequest): void {
   passMap = req.map;
-  passedMaps.add(req.map);
+  woken = false;
   passUsePoll = req.usePoll;
   passImmediate = false;
   passCount = 0;
@@ -374,6 +382,7 @@ function startPass(req: PassRequest): void {
     dispatching = true;  // readable()/writable() run inside the pass
     req.map.forEach(collect);
   } catch (err) {
+    collectingOnly = false;
     releaseChannels();
     nNow = 0;
     nTimed = 0;
@@ -384,6 +393,7 @@ function startPass(req: PassRequest): void {
   } finally {
     dispatching = false;
   }
+  if (queue.length > 0) watchQueued();
   let timeout = passImmediate ? 0 : req.timeout;
   if (passDeadline !== Infinity && timeout !== 0) {
     // the wait ends for the nearest idle deadline (whole milliseconds, not before it)
@@ -410,16 +420,18 @@ function waitFor(req: PassRequest, timeout: number | null): void {
 }
 
 function finishPass(req: PassRequest, count: number, events: Int32Array): void {
-  if (count > 0 && ignoredOnly(count, events) && queue.length > 0) {
-    // Readiness for another map's channels while that map's pass waits its turn: end this pass
-    // (nothing to call) so that pass runs and finds it; their interest stays registered.
-    count = 0;
-  } else if (count > 0 && ignoredOnly(count, events)) {
+  if (count > 0 && ignoredOnly(count, events)) {
     // Nothing to call: stop watching those descriptors for the rest of this pass (the next pass
-    // asks again) and wait for what is left of the timeout, as select() would.
-    for (let k = 0; k < count; k++) poller.setInterest(events[2 * k]!, 0);
+    // asks again) and wait for what is left of the timeout, as select() would. But readiness of
+    // a queued map's channel ends this pass: that map's pass comes next and finds it.
+    let queuedReady = false;
+    for (let k = 0; k < count; k++) {
+      const fd = events[2 * k]!;
+      if (queue.length > 0 && !passMap.has(fd) && inQueuedMap(fd)) queuedReady = true;
+      else poller.setInterest(fd, 0);
+    }
     const left = passWaitEnd - clock();
-    if (left > 0) {
+    if (!queuedReady && !woken && left > 0) {
       lastPassHadEvents = false;
       waitFor(req, passWaitEnd === Infinity ? null : Math.ceil(left) / 1000);
       return;
@@ -499,18 +511,69 @@ function runPass(req: PassRequest): void {
   // on another map that has been waiting for its turn.
   if (poller.isWaiting() || dispatching || queue.length > 0) {
     queue.push(req);
-    // A map that has never had a pass has no interest registered, so nothing of it can end the
-    // pass that waits; and a pass that must not wait (timeout 0) must not wait behind another.
-    if (poller.isWaiting() && req.map !== passMap && (req.timeout === 0 || !passedMaps.has(req.map))) poller.wake();
+    // Passes on other maps wait their turn, and the pass that waits must end when one of them has
+    // work: their channels' interest joins its wait; a pass that must not wait (timeout 0), or a
+    // channel ready without the kernel, ends the wait now.
+    if (poller.isWaiting() && req.map !== passMap) {
+      const waitEnd = passWaitEnd;
+      passImmediate = false;
+      passDeadline = Infinity;
+      // (a changed mask reaches the kernel only with the next wait: end this one for it too)
+      if (!watchMap(req) || req.timeout === 0 || passImmediate || passDeadline < waitEnd || poller.hasChanges()) endWait();
+    }
   } else startPass(req);
 }
 
-// Maps that have had a pass (their channels' interest is registered with the poller).
-const passedMaps = new WeakSet<SocketMap>();
+// Other maps' passes queued behind this one (several loop() calls, one per map): their channels'
+// interest is registered too, so their readiness ends this pass's wait (finishPass); without it a
+// loop on one map would wait out the other's timeout. Their handlers run in their own pass.
+let collectingOnly = false;
+
+function watchMap(q: PassRequest): boolean {
+  const usePoll = passUsePoll;
+  passUsePoll = q.usePoll;
+  collectingOnly = true;
+  dispatching = true;
+  try {
+    q.map.forEach(collect);
+    return true;
+  } catch (err) {
+    // Its readable()/writable() threw: that pass fails, as it would have when it ran.
+    queue.splice(queue.indexOf(q), 1);
+    q.done(err);
+    return false;
+  } finally {
+    collectingOnly = false;
+    dispatching = false;
+    passUsePoll = usePoll;
+  }
+}
+
+function watchQueued(): void {
+  for (let k = 0; k < queue.length; k++) {
+    const q = queue[k]!;
+    if (q.map !== passMap && !watchMap(q)) k--;
+  }
+}
+
+function inQueuedMap(fd: number): boolean {
+  for (let k = 0; k < queue.length; k++) if (queue[k]!.map.has(fd)) return true;
+  return false;
+}
 
 /** A nudge from outside a pass (a timer, a promise): the pending wait ends so the next pass sees the change. */
 export function wake(): void {
-  if (!dispatching) poller.wake();
+  if (!dispatching) endWait();
+}
+
+// A wait asked to end (wake(), a stopped loop, another map's work) ends the pass even when what
+// arrives first is readiness the pass ignores.
+let woken = false;
+
+function endWait(): void {
+  if (!poller.isWaiting()) return;
+  woken = true;
+  poller.wake();
 }
 
 function checkTimeout(timeout: unknown, fallback: number): number | null {

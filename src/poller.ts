@@ -60,6 +60,11 @@ export function setInterest(fd: number, mask: number): void {
   nchanges++;
 }
 
+/** True when masks changed since the last wait (they reach the kernel with the next one). */
+export function hasChanges(): boolean {
+  return nchanges > 0;
+}
+
 /** True while a wait is pending (its harvest has not been delivered yet). */
 export function isWaiting(): boolean {
   return onHarvest !== null;

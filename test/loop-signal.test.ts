@@ -106,7 +106,8 @@ for (const mode of POLLERS) {
           assert.equal(listeners(ac.signal), 2);
           ac.abort();
           await both;
-          assert.equal(t.probe.readableCalls, 0, "the queued pass was dropped, not run");
+          // (its readable() may be asked so that its readiness ends the other pass's wait; no handler ran)
+          assert.deepEqual(t.log, [], "the queued pass was dropped, not run");
           assert.equal(listeners(ac.signal), 0);
         });
         // A loop that rejects (a handler error the channel rethrows) removes its listener too.
