@@ -10,8 +10,6 @@ export class ByteQueue<T extends Uint8Array = Buffer> {
   #chunks: (T | undefined)[] = [];
   #head = 0;
   #bytes = 0;
-  // Reused by chunks(): a gather-write per pass would otherwise allocate an array each time.
-  readonly #list: T[] = [];
 
   /** The bytes queued. */
   get length(): number {
@@ -37,20 +35,19 @@ export class ByteQueue<T extends Uint8Array = Buffer> {
 
   /**
    * The leading chunks, at most `maxChunks` of them and `maxBytes` bytes in all (the last one cut
-   * to fit), for one gather-write. The array is reused by the next call: use it before then.
+   * to fit), for one gather-write. A new array each time: truncating a reused one (length = 0)
+   * costs V8 a runtime call, more than a small allocation.
    */
   chunks(maxBytes = Infinity, maxChunks = Infinity): T[] {
-    const list = this.#list;
-    list.length = 0;
     const items = this.#chunks;
-    const end = items.length;
+    const head = this.#head;
+    // Count first, so that the array is made at its size (pushing would grow it).
+    let end = head;
     let bytes = 0;
-    for (let i = this.#head; i < end && list.length < maxChunks && bytes < maxBytes; i++) {
-      let chunk = items[i]!;
-      if (bytes + chunk.length > maxBytes) chunk = chunk.subarray(0, maxBytes - bytes) as T;
-      list.push(chunk);
-      bytes += chunk.length;
-    }
+    while (end < items.length && end - head < maxChunks && bytes < maxBytes) bytes += items[end++]!.length;
+    const list = new Array<T>(end - head);
+    for (let i = head; i < end; i++) list[i - head] = items[i]!;
+    if (bytes > maxBytes) list[end - head - 1] = items[end - 1]!.subarray(0, items[end - 1]!.length - (bytes - maxBytes)) as T;
     return list;
   }
 
@@ -99,6 +96,5 @@ export class ByteQueue<T extends Uint8Array = Buffer> {
     this.#chunks = [];
     this.#head = 0;
     this.#bytes = 0;
-    this.#list.length = 0;
   }
 }
