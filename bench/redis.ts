@@ -45,7 +45,7 @@ function onPath(cmd: string): boolean {
 
 /** Requests per run: about a second of each test directly (more when pipelined), fewer with --quick. */
 function requestsFor(o: Options, pipeline: number): number {
-  const n = pipeline > 1 ? 400_000 : 50_000;
+  const n = pipeline > 1 ? 200_000 : 40_000;
   return o.quick ? n / 5 : n;
 }
 
