@@ -308,6 +308,31 @@ function serversSection(r: Results): string[] {
   return lines;
 }
 
+/**
+ * Server CPU µs per request, a row per server and a column per size × connections (the table the
+ * README shows): the median, with ⚠ where the rounds spread past SPREAD_LIMIT.
+ */
+export function summaryTable(r: Results): Table {
+  const cells = r.echo ?? [];
+  const columns: Array<{ size: number; conns: number }> = [];
+  for (const size of r.options.sizes) for (const conns of r.options.conns) columns.push({ size, conns });
+  const names = [...new Set(cells.map((c) => c.server))];
+  const rows = names.map((name) => [
+    name,
+    ...columns.map(({ size, conns }) => {
+      const cell = cells.find((c) => c.server === name && c.size === size && c.conns === conns);
+      const m = cell ? medianSample(cell.samples) : null;
+      if (!cell || !m) return DASH;
+      return `${micros(m.cpuPerReq)}${flagged(cell.samples.map((x) => x.cpuPerReq)) ? " ⚠" : ""}`;
+    }),
+  ]);
+  return {
+    title: "Server CPU µs per request (median; ⚠: rounds spread past 15 %)",
+    headers: ["server", ...columns.map(({ size, conns }) => `${sizeLabel(size)} ×${conns}`)],
+    rows,
+  };
+}
+
 function echoSection(r: Results): string[] {
   const lines = [
     "## Echo",
@@ -320,6 +345,8 @@ function echoSection(r: Results): string[] {
     "and the load generator used during the window: when it is high, that cell was disturbed.",
   ];
   if (r.chartFile) lines.push("", `![Server CPU time per request](${r.chartFile})`);
+  const summary = summaryTable(r);
+  lines.push("", `### ${summary.title}`, "", renderTable(summary, "md"));
   for (const t of echoTables(r)) lines.push("", `### ${t.title}`, "", renderTable(t, "md"));
   return lines;
 }
