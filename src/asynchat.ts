@@ -162,8 +162,10 @@ export class ProducerFifo {
       this.#restBytes -= entry.length;
       this.#front.push(entry);
     }
-    this.#rest = [];
-    this.#restHead = 0;
+    if (rest.length !== 0) {
+      this.#rest = [];
+      this.#restHead = 0;
+    }
   }
 }
 
@@ -401,7 +403,8 @@ export class AsyncChat extends Dispatcher {
           this.foundTerminator();
         }
       } else {
-        const index = buf.indexOf(term, pos);
+        // A one-byte terminator ("\n") is searched as a number: Buffer skips the needle's checks.
+        const index = term.length === 1 ? buf.indexOf(term[0]!, pos) : buf.indexOf(term, pos);
         if (index !== -1) {
           this.#inPos = index + term.length;
           // An empty piece is not reported (Python: a source of subtle bugs).

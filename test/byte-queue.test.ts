@@ -100,3 +100,20 @@ test("a long queue drained in small steps keeps its order and its count", () => 
   assert.equal(got, expected);
   assert.equal(q.count, 0);
 });
+
+test("a queue emptied by consume() starts again at its first slot, in order", () => {
+  const q = new ByteQueue();
+  for (let round = 0; round < 3000; round++) {
+    q.push(b(`a${round}`));
+    q.push(b("-"));
+    assert.equal(q.count, 2);
+    assert.equal(text(q.chunks()), `a${round}-`);
+    q.consume(1);  // part of the first chunk
+    assert.equal(q.first()!.toString(), `${round}`);
+    q.consume(q.length);
+    assert.equal(q.count, 0);
+    assert.equal(q.first(), undefined);
+  }
+  q.push(b("x"));
+  assert.equal(text(q.chunks()), "x");
+});
