@@ -126,15 +126,32 @@ export function sizeLabel(bytes: number): string {
   return `${bytes} B`;
 }
 
-/** Rounds outermost, so that slow drift of the machine spreads over every cell alike. */
+/**
+ * The order of one round: for each size and connection count, every server once, one after the
+ * other (A B C, then in the next round C B A): the servers of one cell are measured minutes apart
+ * at most, so the ratios between them see the same machine, and a slow drift of the machine
+ * (another program starting) spreads over all servers alike instead of landing on one.
+ */
+export function roundOrder<T>(groups: T[][], round: number): T[] {
+  const out: T[] = [];
+  for (const group of groups) out.push(...(round % 2 === 1 ? group : [...group].reverse()));
+  return out;
+}
+
+/** Rounds outermost, servers innermost (ABAB, never AABB): see roundOrder(). */
 export async function runEchoMatrix(p: Paths, o: Options, specs: ServerSpec[], cpus: number, log: Log): Promise<EchoCell[]> {
   const cells: EchoCell[] = [];
-  for (const spec of specs)
-    for (const size of o.sizes)
-      for (const conns of o.conns) cells.push({ server: spec.name, size, conns, samples: [], errors: [] });
+  const groups: EchoCell[][] = [];
+  for (const size of o.sizes) {
+    for (const conns of o.conns) {
+      const group = specs.map((spec): EchoCell => ({ server: spec.name, size, conns, samples: [], errors: [] }));
+      groups.push(group);
+      cells.push(...group);
+    }
+  }
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (let round = 1; round <= o.rounds; round++) {
-    for (const cell of cells) {
+    for (const cell of roundOrder(groups, round)) {
       const label = `[round ${round}/${o.rounds}] ${cell.server.padEnd(11)} ${sizeLabel(cell.size).padStart(7)} × ${String(cell.conns).padStart(3)} conns`;
       try {
         const s = await runOnce(p, o, byName.get(cell.server)!, cell.size, cell.conns, cpus);

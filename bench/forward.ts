@@ -30,24 +30,37 @@ function forwarderCommand(p: Paths, targetPort: number): (port: number) => Comma
   });
 }
 
+/** One round: the direct run and the forwarded one, in turn (direct first in odd rounds, last in even ones). */
 async function oneRound(p: Paths, o: Options, echoServer: ServerSpec, cpus: number, r: ForwardReport, round: number, log: Log): Promise<void> {
   await waitForQuiet();
   const echo = await startServer(echoServer.command, CLIENT_CPU);
   try {
     const load = { size: FORWARD_SIZE, conns: FORWARD_CONNS, lineMode: false };
-    const direct = toSample(await runLoad(p, o, { ...load, port: echo.port, targetPid: echo.proc.pid }), cpus);
-    r.direct.push(direct);
-    await waitForQuiet();
-    const fwd = await startServer(forwarderCommand(p, echo.port), SERVER_CPU);
-    try {
-      const forwarded = toSample(await runLoad(p, o, { ...load, port: fwd.port, targetPid: fwd.proc.pid }), cpus);
-      r.forwarded.push(forwarded);
-      log(`[forward round ${round}/${o.rounds}] direct ${direct.mibps.toFixed(0)} MiB/s, forwarded ${forwarded.mibps.toFixed(0)} MiB/s`);
-    } catch (err) {
-      throw new Error(`forwarded: ${await explain(err, fwd.proc)}`);
-    } finally {
-      await fwd.proc.stop();
+    const runDirect = async (): Promise<EchoSample> => toSample(await runLoad(p, o, { ...load, port: echo.port, targetPid: echo.proc.pid }), cpus);
+    const runForwarded = async (): Promise<EchoSample> => {
+      await waitForQuiet();
+      const fwd = await startServer(forwarderCommand(p, echo.port), SERVER_CPU);
+      try {
+        return toSample(await runLoad(p, o, { ...load, port: fwd.port, targetPid: fwd.proc.pid }), cpus);
+      } catch (err) {
+        throw new Error(`forwarded: ${await explain(err, fwd.proc)}`);
+      } finally {
+        await fwd.proc.stop();
+      }
+    };
+    let direct: EchoSample;
+    let forwarded: EchoSample;
+    if (round % 2 === 1) {
+      direct = await runDirect();
+      forwarded = await runForwarded();
+    } else {
+      forwarded = await runForwarded();
+      await waitForQuiet();
+      direct = await runDirect();
     }
+    r.direct.push(direct);
+    r.forwarded.push(forwarded);
+    log(`[forward round ${round}/${o.rounds}] direct ${direct.mibps.toFixed(0)} MiB/s, forwarded ${forwarded.mibps.toFixed(0)} MiB/s (${(forwarded.mibps / direct.mibps).toFixed(2)}×)`);
   } finally {
     await echo.proc.stop();
   }

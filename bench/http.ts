@@ -8,6 +8,7 @@
 // second of server CPU, the per-core figure the ratios compare. Servers run in turn (ABC ABC...)
 // so that a burst of other load spreads over all of them; each cell is the median of the rounds,
 // with the spread (max/min - 1) of its req/s.
+import type { RowContext, RowReport } from "./rows.js";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -347,4 +348,21 @@ if (process.argv[1] !== undefined && import.meta.url === `file://${process.argv[
     });
   }
   await printHttpBench(process.argv.slice(2));
+}
+
+/** The HTTP row of `npm run bench` (bench/rows.ts): `--only-http`, `--no-http`. */
+export async function httpRow(ctx: RowContext): Promise<RowReport> {
+  const o = ctx.options;
+  const report = await runHttpBench({ rounds: Math.min(o.rounds, 3), duration: o.quick ? 1 : 5, log: ctx.log });
+  return {
+    title: "HTTP/1.1 file server: wrk against ours, Node's http and Python's http.server",
+    skipped: report.cells.length === 0 ? report.skipped.join("; ") || "nothing measured" : null,
+    about: [
+      "`asyncore http-server`, Node's `http` module (`fs.createReadStream`, keep-alive) and Python's",
+      "`ThreadingHTTPServer` serve the same 1 KiB and 1 MiB files; the servers take turns each round;",
+      `${report.command}; ${report.pinning}. "per core" divides requests by server CPU seconds.`,
+    ],
+    tables: [...httpTables(report), workersTable(report)],
+    problems: report.skipped.map((s) => `http: ${s}`),
+  };
 }

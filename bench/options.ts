@@ -17,6 +17,8 @@ export interface Options {
   scaleServers: string[];
   forward: boolean;
   tls: boolean;
+  /** The optional rows of bench/rows.ts that run (by name). */
+  rows: Set<string>;
   /** Where benchmarks.md and benchmarks.svg go; null: write nothing. */
   outDir: string | null;
   help: boolean;
@@ -26,9 +28,10 @@ export const USAGE = `npm run bench -- [options]
 
   --quick              smoke test: 1 round, 0.3 s warmup + 1 s runs, sizes 1k,100k, 10 connections;
                        writes to bench/.work/quick/ instead of docs/
-  --rounds N           rounds per cell, the median is reported (default 3)      BENCH_ROUNDS
-  --warmup S           seconds of load before measuring (default 1)            BENCH_WARMUP
-  --duration S         seconds measured per run (default 3)                    BENCH_DURATION
+  --rounds N           rounds per cell: median, min–max and spread are reported (default 5)
+                                                                               BENCH_ROUNDS
+  --warmup S           seconds of load before measuring (default 0.5)          BENCH_WARMUP
+  --duration S         seconds measured per run (default 2)                    BENCH_DURATION
   --servers a,b        echo servers (default all: ${ALL_SERVERS.join(",")})
                                                                                BENCH_SERVERS
   --sizes 1k,10k,100k  message sizes, bytes or k (KiB)                         BENCH_SIZES
@@ -39,7 +42,9 @@ export const USAGE = `npm run bench -- [options]
   --no-scale           skip the idle-connection probe
   --no-forward         skip the port forwarder comparison
   --no-tls             skip the TLS echo row (ours vs Node's tls)
-  --only-tls           run the TLS echo row alone (same as --no-echo --no-scale --no-forward)
+  --no-NAME            skip an optional row (see below)
+  --only-PART          run only this part (several --only-* add up): echo, scale, forward, tls,
+                       or an optional row
   --out DIR            write benchmarks.md and benchmarks.svg to DIR (default docs)
   --no-write           print the tables only
   --help               this text
@@ -78,9 +83,9 @@ function checkServers(names: string[], known: string[]): string[] {
 function defaults(quick: boolean): Options {
   return {
     quick,
-    rounds: quick ? 1 : 3,
-    warmup: quick ? 0.3 : 1,
-    duration: quick ? 1 : 3,
+    rounds: quick ? 1 : 5,
+    warmup: quick ? 0.3 : 0.5,
+    duration: quick ? 1 : 2,
     servers: [...ALL_SERVERS],
     sizes: quick ? [1024, 100 * 1024] : [1024, 10 * 1024, 100 * 1024],
     conns: quick ? [10] : [10, 100],
@@ -90,6 +95,7 @@ function defaults(quick: boolean): Options {
     scaleServers: [...SCALE_SERVERS],
     forward: true,
     tls: true,
+    rows: new Set(),
     outDir: quick ? "bench/.work/quick" : "docs",
     help: false,
   };
@@ -121,8 +127,29 @@ const ENV: Record<string, string> = {
   BENCH_SCALE_CONNS: "scale-conns",
 };
 
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+/** The parts --only-* and --no-* name, besides the optional rows. */
+const PARTS = ["echo", "scale", "forward", "tls"] as const;
+
+/** --help's text with the optional rows listed. */
+export function usage(rows: ReadonlyArray<{ name: string; help: string }>): string {
+  const lines = rows.map((r) => `  ${`--only-${r.name}`.padEnd(21)}${r.help}\n`).join("");
+  return `${USAGE}\nOptional rows (on by default; --no-NAME skips one):\n${lines}`;
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, rowNames: readonly string[] = []): Options {
   const o = defaults(argv.includes("--quick"));
+  o.rows = new Set(rowNames);
+  let only = false;
+  const select = (part: string): void => {
+    if (!only) {
+      only = true;
+      o.echo = o.scale = o.forward = o.tls = false;
+      o.rows.clear();
+    }
+    if ((PARTS as readonly string[]).includes(part)) o[part as (typeof PARTS)[number]] = true;
+    else if (rowNames.includes(part)) o.rows.add(part);
+    else throw new Error(`unknown option --only-${part} (parts: ${[...PARTS, ...rowNames].join(", ")})`);
+  };
   for (const [variable, name] of Object.entries(ENV)) {
     const value = env[variable];
     if (value !== undefined && value !== "") apply(o, name, value);
@@ -135,7 +162,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     else if (arg === "--no-scale") o.scale = false;
     else if (arg === "--no-forward") o.forward = false;
     else if (arg === "--no-tls") o.tls = false;
-    else if (arg === "--only-tls") o.echo = o.scale = o.forward = false;
+    else if (arg.startsWith("--only-")) select(arg.slice("--only-".length));
+    else if (arg.startsWith("--no-") && rowNames.includes(arg.slice("--no-".length))) o.rows.delete(arg.slice("--no-".length));
     else if (arg === "--no-write") o.outDir = null;
     else if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");

@@ -1,6 +1,7 @@
 // Processes for the benchmark: starting them pinned and with enough descriptors, waiting for a
 // port, running a measuring tool to its one JSON line, stopping what was started by its PID.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 
@@ -202,4 +203,15 @@ export async function runJson(command: Command, timeoutMs: number): Promise<Json
     json = null;
   }
   return { json, output: proc.output(), timedOut: !finished };
+}
+
+/** user + system CPU time of a process (all its threads) in µs, from /proc/PID/stat (USER_HZ = 100); NaN if gone. */
+export function cpuTimeUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
 }

@@ -9,12 +9,15 @@ import type { ScaleReport } from "./scale.js";
 import type { ChurnResult } from "./churn.js";
 import type { ServerSpec } from "./servers.js";
 import { TLS_CONNS, TLS_SERVERS, TLS_SUITE, type TlsReport } from "./tls.js";
+import type { RowReport } from "./rows.js";
 
 export const REFERENCE = "c-epoll";
 
 export interface Results {
   options: Options;
   command: string;
+  /** The commit measured ("abc1234", "+ uncommitted changes" when the tree differs), or "unknown". */
+  commit: string;
   date: Date;
   machine: Machine;
   pinning: string; // how processes were placed on CPUs
@@ -26,6 +29,8 @@ export interface Results {
   churn: ChurnResult[] | null;
   forward: ForwardReport | null;
   tls: TlsReport | null;
+  /** The optional rows that ran (bench/rows.ts), in their order there. */
+  rows: RowReport[];
   chartFile: string | null; // the SVG's file name beside the Markdown, if written
 }
 
@@ -47,7 +52,31 @@ export function medianSample(samples: EchoSample[]): EchoSample | null {
   };
 }
 
-const int = (n: number): string => Math.round(n).toLocaleString("en-US");
+/** A cell whose rounds differ by more than this share of their median is flagged. */
+export const SPREAD_LIMIT = 0.15;
+
+/** Lowest, highest, and (highest − lowest) ÷ median of one metric over the rounds. */
+export function spreadOf(xs: number[]): { min: number; max: number; spread: number } {
+  if (xs.length === 0) return { min: NaN, max: NaN, spread: 0 };
+  const min = Math.min(...xs);
+  const max = Math.max(...xs);
+  const mid = median(xs);
+  return { min, max, spread: mid > 0 ? (max - min) / mid : 0 };
+}
+
+/** "7%", or "21% ⚠" past SPREAD_LIMIT; "–" with a single round (no spread to speak of). */
+export function spreadLabel(xs: number[]): string {
+  if (xs.length < 2) return "–";
+  const { spread } = spreadOf(xs);
+  return `${Math.round(spread * 100)}%${spread > SPREAD_LIMIT ? " ⚠" : ""}`;
+}
+
+/** True when any of the metrics spreads past SPREAD_LIMIT. */
+export function flagged(...metrics: number[][]): boolean {
+  return metrics.some((xs) => xs.length > 1 && spreadOf(xs).spread > SPREAD_LIMIT);
+}
+
+export const int = (n: number): string => Math.round(n).toLocaleString("en-US");
 const mib = (n: number): string => (n >= 100 ? int(n) : n.toFixed(1));
 const micros = (n: number): string => (n >= 100 ? int(n) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 const ratio = (n: number): string => `${n.toFixed(2)}×`;
@@ -87,7 +116,10 @@ export function echoTables(r: Results): Table[] {
       const ref = refCell ? medianSample(refCell.samples) : null;
       tables.push({
         title: `${sizeLabel(size)} messages, ${conns} connections`,
-        headers: ["server", "req/s", "MiB/s", "p50 µs", "p99 µs", "server CPU µs/req", `req/s ÷ ${REFERENCE}`, `CPU/req ÷ ${REFERENCE}`, "runs ok", "other load"],
+        headers: [
+          "server", "req/s", "MiB/s", "p50 µs", "p99 µs", "server CPU µs/req", "CPU min–max", "spread CPU / req/s",
+          `req/s ÷ ${REFERENCE}`, `CPU/req ÷ ${REFERENCE}`, "runs ok", "other load",
+        ],
         rows: group.map((c) => echoRow(c, ref, r.options.rounds)),
       });
     }
@@ -95,12 +127,22 @@ export function echoTables(r: Results): Table[] {
   return tables;
 }
 
+/** "6.41–7.02" over the rounds (a single value with one round). */
+export function rangeLabel(xs: number[], f: (n: number) => string = micros): string {
+  if (xs.length === 0) return DASH;
+  const { min, max } = spreadOf(xs);
+  return xs.length === 1 ? f(min) : `${f(min)}–${f(max)}`;
+}
+
 function echoRow(c: EchoCell, ref: EchoSample | null, rounds: number): string[] {
   const m = medianSample(c.samples);
   const runs = `${c.samples.length}/${rounds}`;
-  if (!m) return [c.server, "failed", DASH, DASH, DASH, DASH, DASH, DASH, runs, DASH];
+  if (!m) return [c.server, "failed", DASH, DASH, DASH, DASH, DASH, DASH, DASH, DASH, runs, DASH];
+  const cpu = c.samples.map((s) => s.cpuPerReq);
+  const rps = c.samples.map((s) => s.rps);
   return [
-    c.server, int(m.rps), mib(m.mibps), micros(m.p50), micros(m.p99), micros(m.cpuPerReq),
+    c.server, int(m.rps), mib(m.mibps), micros(m.p50), micros(m.p99), micros(m.cpuPerReq), rangeLabel(cpu),
+    `${spreadLabel(cpu)} / ${spreadLabel(rps)}`,
     ref ? ratio(m.rps / ref.rps) : DASH, ref ? ratio(m.cpuPerReq / ref.cpuPerReq) : DASH, runs, percent(m.otherLoad),
   ];
 }
@@ -146,13 +188,22 @@ export function churnTable(results: ChurnResult[]): Table {
 export function forwardTable(f: ForwardReport): Table {
   const direct = medianSample(f.direct);
   const fwd = medianSample(f.forwarded);
-  const row = (name: string, m: EchoSample | null, whose: string): string[] =>
-    m ? [name, mib(m.mibps), int(m.rps), micros(m.p50), micros(m.p99), `${micros(m.cpuPerReq)} (${whose})`] : [name, "failed", DASH, DASH, DASH, DASH];
-  const rows = [row("direct to c-epoll", direct, "echo server"), row("through our forwarder", fwd, "forwarder")];
-  if (direct && fwd) rows.push(["forwarded ÷ direct", ratio(fwd.mibps / direct.mibps), ratio(fwd.rps / direct.rps), ratio(fwd.p50 / direct.p50), ratio(fwd.p99 / direct.p99), DASH]);
+  const row = (name: string, samples: EchoSample[], m: EchoSample | null, whose: string): string[] =>
+    m
+      ? [name, mib(m.mibps), rangeLabel(samples.map((s) => s.mibps), mib), spreadLabel(samples.map((s) => s.mibps)), int(m.rps), micros(m.p50), micros(m.p99), `${micros(m.cpuPerReq)} (${whose})`]
+      : [name, "failed", DASH, DASH, DASH, DASH, DASH, DASH];
+  const rows = [row("direct to c-epoll", f.direct, direct, "echo server"), row("through our forwarder", f.forwarded, fwd, "forwarder")];
+  // The rounds pair a direct run with a forwarded one: the ratio is taken within each round.
+  const pairs = f.direct.length === f.forwarded.length ? f.direct.map((d, i) => f.forwarded[i]!.mibps / d.mibps) : [];
+  if (direct && fwd) {
+    rows.push([
+      "forwarded ÷ direct", pairs.length ? ratio(median(pairs)) : ratio(fwd.mibps / direct.mibps), pairs.length ? rangeLabel(pairs, ratio) : DASH,
+      pairs.length ? spreadLabel(pairs) : DASH, ratio(fwd.rps / direct.rps), ratio(fwd.p50 / direct.p50), ratio(fwd.p99 / direct.p99), DASH,
+    ]);
+  }
   return {
     title: `Port forwarder, ${sizeLabel(FORWARD_SIZE)} messages, ${FORWARD_CONNS} connections`,
-    headers: ["path", "MiB/s", "req/s", "p50 µs", "p99 µs", "CPU µs/req"],
+    headers: ["path", "MiB/s", "min–max", "spread", "req/s", "p50 µs", "p99 µs", "CPU µs/req"],
     rows,
   };
 }
@@ -187,12 +238,13 @@ export function problems(r: Results): string[] {
   for (const c of r.churn ?? []) if (c.error) out.push(`churn ${c.server}: ${c.error}`);
   for (const e of r.forward?.errors ?? []) out.push(`forwarder: ${e}`);
   for (const c of r.tls?.cells ?? []) for (const e of c.errors) out.push(`tls ${c.server}, ${sizeLabel(c.size)}: ${e}`);
+  for (const row of r.rows) out.push(...row.problems);
   return out;
 }
 
 function settings(r: Results): string {
   const o = r.options;
-  return `${o.rounds} round${o.rounds === 1 ? "" : "s"}, ${o.warmup} s warmup + ${o.duration} s measured per run, median per cell; ${r.pinning}`;
+  return `${o.rounds} round${o.rounds === 1 ? "" : "s"}, ${o.warmup} s warmup + ${o.duration} s measured per run, the servers of a cell in turn within each round (ABAB); median, min–max and spread per cell, ⚠ where the spread (max − min) ÷ median exceeds ${Math.round(SPREAD_LIMIT * 100)}%; ${r.pinning}`;
 }
 
 function quietNote(r: Results): string {
@@ -219,6 +271,10 @@ export function textReport(r: Results): string {
   if (r.tls) {
     if (r.tls.skipped) out.push("", `TLS echo: skipped: ${r.tls.skipped}`);
     else out.push("", renderTitle(tlsTable(r.tls)), renderTable(tlsTable(r.tls), "text"));
+  }
+  for (const row of r.rows) {
+    if (row.skipped) out.push("", `${row.title}: skipped: ${row.skipped}`);
+    else for (const t of row.tables) out.push("", t.title, renderTable(t, "text"));
   }
   const p = problems(r);
   if (p.length) out.push("", "Problems:", ...p.map((x) => `  - ${x}`));
@@ -252,6 +308,31 @@ function serversSection(r: Results): string[] {
   return lines;
 }
 
+/**
+ * Server CPU µs per request, a row per server and a column per size × connections (the table the
+ * README shows): the median, with ⚠ where the rounds spread past SPREAD_LIMIT.
+ */
+export function summaryTable(r: Results): Table {
+  const cells = r.echo ?? [];
+  const columns: Array<{ size: number; conns: number }> = [];
+  for (const size of r.options.sizes) for (const conns of r.options.conns) columns.push({ size, conns });
+  const names = [...new Set(cells.map((c) => c.server))];
+  const rows = names.map((name) => [
+    name,
+    ...columns.map(({ size, conns }) => {
+      const cell = cells.find((c) => c.server === name && c.size === size && c.conns === conns);
+      const m = cell ? medianSample(cell.samples) : null;
+      if (!cell || !m) return DASH;
+      return `${micros(m.cpuPerReq)}${flagged(cell.samples.map((x) => x.cpuPerReq)) ? " ⚠" : ""}`;
+    }),
+  ]);
+  return {
+    title: "Server CPU µs per request (median; ⚠: rounds spread past 15 %)",
+    headers: ["server", ...columns.map(({ size, conns }) => `${sizeLabel(size)} ×${conns}`)],
+    rows,
+  };
+}
+
 function echoSection(r: Results): string[] {
   const lines = [
     "## Echo",
@@ -264,6 +345,8 @@ function echoSection(r: Results): string[] {
     "and the load generator used during the window: when it is high, that cell was disturbed.",
   ];
   if (r.chartFile) lines.push("", `![Server CPU time per request](${r.chartFile})`);
+  const summary = summaryTable(r);
+  lines.push("", `### ${summary.title}`, "", renderTable(summary, "md"));
   for (const t of echoTables(r)) lines.push("", `### ${t.title}`, "", renderTable(t, "md"));
   return lines;
 }
@@ -329,11 +412,19 @@ function tlsSection(t: TlsReport): string[] {
   ];
 }
 
+function rowSection(row: RowReport): string[] {
+  const lines = [`## ${row.title}`, ""];
+  if (row.skipped) return [...lines, `Skipped: ${row.skipped}.`];
+  lines.push(...row.about);
+  for (const t of row.tables) lines.push("", `### ${t.title}`, "", renderTable(t, "md"));
+  return lines;
+}
+
 export function markdownReport(r: Results): string {
   const lines = [
     "# Benchmarks",
     "",
-    `Measured ${r.date.toISOString().replace("T", " ").slice(0, 16)} UTC with:`,
+    `Measured ${r.date.toISOString().replace("T", " ").slice(0, 16)} UTC on commit ${r.commit} with:`,
     "",
     "```sh",
     r.command,
@@ -350,6 +441,7 @@ export function markdownReport(r: Results): string {
   if (r.churn) lines.push("", ...churnSection(r.churn));
   if (r.forward) lines.push("", ...forwardSection(r.forward));
   if (r.tls) lines.push("", ...tlsSection(r.tls));
+  for (const row of r.rows) lines.push("", ...rowSection(row));
   const p = problems(r);
   lines.push("", "## Problems seen in this run", "", ...(p.length ? p.map((x) => `- ${x}`) : ["None."]));
   return lines.join("\n") + "\n";

@@ -9,16 +9,15 @@ import { compileTools } from "./build.js";
 import { cpuChart } from "./chart.js";
 import { runEchoMatrix, sizeLabel, type Log } from "./echo.js";
 import { runForward } from "./forward.js";
-import { printHttpBench } from "./http.js";
 import { describeMachine } from "./machine.js";
-import { parseOptions, USAGE, type Options } from "./options.js";
-import { CLIENT_CPU, SERVER_CPU, killAllStarted, pinning } from "./procs.js";
+import { parseOptions, usage, type Options } from "./options.js";
+import { CLIENT_CPU, SERVER_CPU, killAllStarted, outputOf, pinning } from "./procs.js";
 import { quietWaitTotalMs } from "./quiet.js";
 import { markdownReport, textReport, type Results } from "./report.js";
 import { runScale } from "./scale.js";
 import { runChurn } from "./churn.js";
-import { runSmtpBench, smtpTable } from "./smtp.js";
 import { TLS_SIZES, runTls } from "./tls.js";
+import { ROWS } from "./rows.js";
 import { findUvloopPython, serverCatalog, type Paths, type ServerSpec } from "./servers.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -31,6 +30,14 @@ function pinningNote(): string {
   return pinning.enabled
     ? `servers pinned to CPU ${SERVER_CPU}, load generators to CPU ${CLIENT_CPU} (taskset)`
     : `not pinned to CPUs (${pinning.reason}): servers and load generators share all CPUs`;
+}
+
+/** The commit under test, and whether the working tree differs from it. */
+function commitMeasured(): string {
+  const sha = outputOf("git", ["-C", root, "rev-parse", "--short", "HEAD"]);
+  if (!sha) return "unknown (not a git checkout)";
+  const dirty = outputOf("git", ["-C", root, "status", "--porcelain", "--untracked-files=no"]);
+  return dirty ? `${sha} + uncommitted changes` : sha;
 }
 
 /** The selected servers that can run here, and the others with the reason. */
@@ -53,7 +60,8 @@ function estimateSeconds(o: Options, echoServers: number, scaleServers: number):
   const scale = o.scale ? scaleServers * (5 + o.scaleConns / 2000) : 0;
   const forward = o.forward ? o.rounds * 2 * perRun : 0;
   const tls = o.tls ? o.rounds * 2 * TLS_SIZES.length * perRun : 0;
-  return echo + scale + forward + tls + 120; // + the most the quiet checks may wait in all
+  const rows = ROWS.filter((r) => o.rows.has(r.name)).reduce((sum, r) => sum + r.seconds(o), 0);
+  return echo + scale + forward + tls + rows + 120; // + the most the quiet checks may wait in all
 }
 
 function writeDocs(o: Options, results: Results, echoServers: string[]): void {
@@ -71,15 +79,9 @@ function writeDocs(o: Options, results: Results, echoServers: string[]): void {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  if (argv.includes("--only-smtp")) return void process.stdout.write(`${smtpTable(await runSmtpBench({ root, log }))}\n`);
-
-  if (argv.includes("--only-http")) {  // the HTTP row alone: bench/http.ts, its own options
-    await printHttpBench(argv);
-    return;
-  }
-  const o = parseOptions(argv, process.env);
+  const o = parseOptions(argv, process.env, ROWS.map((r) => r.name));
   if (o.help) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage(ROWS));
     return;
   }
   compileTools(paths);
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
   const results: Results = {
     options: o,
     command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
+    commit: commitMeasured(),
     date: new Date(),
     machine: describeMachine(uvloopPython),
     pinning: pinningNote(),
@@ -107,6 +110,7 @@ async function main(): Promise<void> {
     churn: null,
     forward: null,
     tls: null,
+    rows: [],
     chartFile: null,
   };
   const cpus = os.cpus().length;
@@ -118,6 +122,9 @@ async function main(): Promise<void> {
   }
   if (o.forward) results.forward = await runForward(paths, o, forwardEcho, cpus, log);
   if (o.tls) results.tls = await runTls(paths, o, cpus, log);
+  for (const row of ROWS) {
+    if (o.rows.has(row.name)) results.rows.push(await row.run({ paths, options: o, cpus, log }));
+  }
   results.quietWaitS = quietWaitTotalMs() / 1000;
 
   process.stdout.write(`\n${textReport(results)}\n`);

@@ -6,6 +6,7 @@
 // to the server CPU; the Python load generator (one thread and connection per client) to the
 // other. Runs alternate ours/smtpd, round after round. The load generator itself reads the
 // server's CPU time (/proc/PID/stat) at the start and end of the window it counts messages in.
+import type { RowContext, RowReport } from "./rows.js";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { CLIENT_CPU, Proc, SERVER_CPU, pinned, pinning, sleep, succeeds, type Command } from "./procs.js";
@@ -207,4 +208,33 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const rounds = Number(process.argv[2] ?? 3);
   const result = await runSmtpBench({ root, rounds });
   process.stdout.write(`${smtpTable(result)}\n`);
+}
+
+/** The SMTP row of `npm run bench` (bench/rows.ts): `--only-smtp`, `--no-smtp`. */
+export async function smtpRow(ctx: RowContext): Promise<RowReport> {
+  const o = ctx.options;
+  const r = await runSmtpBench({ root: ctx.paths.root, rounds: Math.min(o.rounds, 3), durationS: o.quick ? 1 : 5, warmupS: o.quick ? 0.3 : 1, log: ctx.log });
+  const skipped = r.servers.every((s) => s.skipped !== null) ? r.servers.map((s) => s.skipped).join("; ") : null;
+  const spread = (xs: number[]): string => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+  return {
+    title: "SMTP server: concurrent smtplib clients",
+    skipped,
+    about: [
+      `${r.clients} concurrent Python \`smtplib\` clients, one connection each, send ${r.size / 1024} KiB messages in a loop`,
+      "to `asyncore smtp-server` and to Python's `smtpd` (DebuggingServer-like sink), in turn each round;",
+      `${r.pinning}. The clients are Python, so messages/s is bounded by them: server CPU per message is the figure.`,
+    ],
+    tables: [{
+      title: `SMTP, ${r.clients} clients, ${r.size / 1024} KiB messages (median, min–max)`,
+      headers: ["server", "messages/s", "server CPU µs/message", "server CPU", "client CPU"],
+      rows: r.servers.map((s) => {
+        if (s.skipped !== null || s.samples.length === 0) return [s.name, s.skipped ?? "failed", "", "", ""];
+        const rate = s.samples.map((x) => x.messagesPerS);
+        const cpu = s.samples.map((x) => x.serverCpuUsPerMessage);
+        return [s.name, `${median(rate).toFixed(0)} (${spread(rate)})`, `${median(cpu).toFixed(0)} (${spread(cpu)})`,
+          `${(median(s.samples.map((x) => x.serverCores)) * 100).toFixed(0)}%`, `${(median(s.samples.map((x) => x.clientCores)) * 100).toFixed(0)}%`];
+      }),
+    }],
+    problems: [],
+  };
 }

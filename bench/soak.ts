@@ -17,6 +17,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { cpuTimeUs } from "./procs.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = path.join(root, "dist/src/cli/main.js");
@@ -108,11 +109,7 @@ function heapAfterGc(server: Server): { heapKiB: number; externalKiB: number } {
 
 const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 const rssKiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN);
-const cpuMs = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10;
-};
+const cpuMs = (pid: number): number => cpuTimeUs(pid) / 1000;
 
 async function settledFds(pid: number, target?: number): Promise<number> {
   let last = fds(pid);

@@ -39,40 +39,17 @@ import {
   AF_INET, AF_INET6, type Address, Dispatcher, SHUT_WR, SOL_SOCKET, SO_ERROR, SO_LINGER, type Socket, type SocketMap, loop, wake,
 } from "../src/index.js";
 import { TLS_ERROR_CODES, type TLSContext, TLSSocket, withTLS } from "../src/tls.js";
+import { ByteQueue } from "../src/byte-queue.js";
 
 /** Stop reading from a side while this many bytes wait to be written to the other side. */
 export const BUFFER_LIMIT = 256 * 1024;
-/** Bytes asked of each recv() (the recipe's 4096 makes a pass per 4 KiB). */
-const READ_SIZE = 64 * 1024;
+/**
+ * Bytes asked of each recv() at most (the recipe's 4096 makes a pass per 4 KiB; 64 KiB takes a
+ * 100 KiB message in two reads and two sends), and never more than the room left under BUFFER_LIMIT.
+ */
+const READ_SIZE = 256 * 1024;
 
-/** Bytes waiting to be written, as the chunks they were read in (appending copies nothing). */
-export class ByteQueue {
-  #chunks: Buffer[] = [];
-  length = 0;
-
-  push(chunk: Buffer): void {
-    this.#chunks.push(chunk);
-    this.length += chunk.length;
-  }
-
-  /** The oldest bytes (one chunk); only meaningful when length > 0. */
-  first(): Buffer {
-    return this.#chunks[0]!;
-  }
-
-  /** Drops the first `n` bytes, which must lie in the first chunk. */
-  consume(n: number): void {
-    const first = this.#chunks[0]!;
-    if (n >= first.length) this.#chunks.shift();
-    else this.#chunks[0] = first.subarray(n);
-    this.length -= Math.min(n, first.length);
-  }
-
-  clear(): void {
-    this.#chunks = [];
-    this.length = 0;
-  }
-}
+export { ByteQueue };
 
 /** socket() failures that mean "no descriptor or memory for now": the connection waits. */
 const SHORTAGE: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
@@ -133,10 +110,13 @@ export abstract class ForwardingChannel extends Dispatcher {
   }
 
   override handleRead(): void {
+    const other = this.other;
+    if (other === null) return;
     this.#reading = true;
     let data: Buffer;
     try {
-      data = this.recv(READ_SIZE);
+      // Up to the bound exactly: the other side's buffer never holds more than BUFFER_LIMIT.
+      data = this.recv(Math.max(1, Math.min(READ_SIZE, BUFFER_LIMIT - other.outgoing.length)));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === "EAGAIN" || code === "EWOULDBLOCK") return;  // a spurious wake-up: nothing to read yet
@@ -144,17 +124,17 @@ export abstract class ForwardingChannel extends Dispatcher {
     } finally {
       this.#reading = false;
     }
-    if (data.length === 0 || this.other === null) return;
+    if (data.length === 0 || this.other !== other) return;
     this.received += data.length;
-    this.other.outgoing.push(data);
+    other.outgoing.push(data);
     // Write through at once when the other side can take it (as DispatcherWithSend does): the
     // buffer then only holds what its kernel refused, and no pass waits for a write event.
-    if (this.other.connected && this.other.outgoing.length === data.length) this.other.handleWrite();
+    if (other.connected && other.outgoing.length === data.length) other.handleWrite();
   }
 
   override handleWrite(): void {
     while (this.outgoing.length > 0) {
-      const chunk = this.outgoing.first();
+      const chunk = this.outgoing.first()!;
       const sent = this.send(chunk);
       if (this.fileno() === null) return;  // send() found the peer gone, and handleClose() closed us
       this.outgoing.consume(sent);

@@ -9,6 +9,7 @@
 import { type SocketMap, flushAtPassEnd, inPass, kFlush, wake } from "./loop.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, MAX_DEFERRED, checkHighWater } from "./dispatcher.js";
 import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
+import { ByteQueue } from "./byte-queue.js";
 
 /** What ends a unit of input: a string (encoded with `encoding`), bytes, a byte count, or null (none). */
 export type Terminator = string | Uint8Array | number | null;
@@ -21,10 +22,8 @@ export interface Producer {
 const EMPTY = Buffer.alloc(0);
 /** Queued byte strings one gather-write takes at most (Linux's IOV_MAX is 1024). */
 const MAX_GATHER = 64;
-
-function sizeOf(entry: unknown): number {
-  return entry instanceof Uint8Array ? entry.length : 0;
-}
+/** Gather-writes the pass end's flush makes at most while the kernel takes everything. */
+const MAX_WRITES = 16;
 
 function isProducer(x: unknown): x is Producer {
   return typeof x === "object" && x !== null && typeof (x as { more?: unknown }).more === "function";
@@ -40,72 +39,135 @@ function isSystemError(err: unknown): boolean {
   return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string";
 }
 
+type Entry = Uint8Array | Producer | null;
+
 /**
- * A double-ended queue of the outgoing entries: byte strings, producers, and null (close here).
- * Shifting does not move the remaining entries, so a long queue drains in linear time.
+ * The outgoing queue: byte strings, producers, and null (close here), in order. The leading byte
+ * strings (everything before the first producer or close mark) sit in a ByteQueue, which one
+ * gather-write drains without joining them; the entries from the first producer on wait in a
+ * plain deque and move to the ByteQueue as they come to the front. Empty byte strings are not kept
+ * (they send nothing, as Python's push(b"") queues nothing).
  */
 export class ProducerFifo {
-  #items: (Uint8Array | Producer | null | undefined)[] = [];
-  #head = 0;
-  #bytes = 0;
+  readonly #front = new ByteQueue<Uint8Array>();
+  // From the first producer or close mark on: #rest[#restHead..].
+  #rest: (Entry | undefined)[] = [];
+  #restHead = 0;
+  #restBytes = 0;
 
+  /** Entries queued. */
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#front.count + this.#rest.length - this.#restHead;
   }
 
   /** The bytes queued as byte strings (what producers will make is not known yet, and not counted). */
   get bytes(): number {
-    return this.#bytes;
+    return this.#front.length + this.#restBytes;
+  }
+
+  /** Bytes at the front that one gather-write may take (0: a producer or close mark is first). */
+  get frontBytes(): number {
+    return this.#front.length;
   }
 
   /** The first entry; only meaningful when length > 0. */
-  first(): Uint8Array | Producer | null {
-    return this.#items[this.#head] as Uint8Array | Producer | null;
+  first(): Entry {
+    return this.#front.count > 0 ? this.#front.first()! : (this.#rest[this.#restHead] as Entry);
   }
 
-  /** The entry `i` places from the first; only meaningful when i < length. */
-  at(i: number): Uint8Array | Producer | null {
-    return this.#items[this.#head + i] as Uint8Array | Producer | null;
-  }
-
-  setFirst(entry: Uint8Array | Producer | null): void {
-    this.#bytes += sizeOf(entry) - sizeOf(this.#items[this.#head]);
-    this.#items[this.#head] = entry;
-  }
-
-  push(entry: Uint8Array | Producer | null): void {
-    this.#bytes += sizeOf(entry);
-    this.#items.push(entry);
-  }
-
-  unshift(entry: Uint8Array | Producer | null): void {
-    this.#bytes += sizeOf(entry);
-    if (this.#head > 0) this.#items[--this.#head] = entry;
-    else this.#items.unshift(entry);
-  }
-
-  shift(): Uint8Array | Producer | null | undefined {
-    if (this.length === 0) return undefined;
-    const entry = this.#items[this.#head];
-    this.#bytes -= sizeOf(entry);
-    this.#items[this.#head++] = undefined;  // let it be collected now
-    if (this.#head === this.#items.length) this.clear();
-    else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
+  push(entry: Entry): void {
+    if (entry instanceof Uint8Array) {
+      if (entry.length === 0) return;
+      if (this.#rest.length === this.#restHead) {
+        this.#front.push(entry);
+        return;
+      }
+      this.#restBytes += entry.length;
     }
+    this.#rest.push(entry);
+  }
+
+  /** Puts `entry` in front of everything (a producer's next piece goes before the producer). */
+  unshift(entry: Entry): void {
+    if (entry instanceof Uint8Array) {
+      if (entry.length === 0) return;
+      if (this.#front.count === 0) {
+        this.#front.push(entry);
+        return;
+      }
+    }
+    // In front of queued byte strings: they go back to the deque behind it (rare: never on the send path).
+    const front = this.#front.chunks();
+    this.#front.clear();
+    for (let i = front.length - 1; i >= 0; i--) this.#restUnshift(front[i]!);
+    this.#restUnshift(entry);
+    this.#refill();
+  }
+
+  /** Removes and returns the first entry (undefined when empty). */
+  shift(): Entry | undefined {
+    const front = this.#front;
+    if (front.count > 0) {
+      const first = front.first()!;
+      front.consume(first.length);
+      if (front.count === 0) this.#refill();
+      return first;
+    }
+    if (this.#rest.length === this.#restHead) return undefined;
+    const entry = this.#rest[this.#restHead] as Entry;
+    this.#rest[this.#restHead++] = undefined;  // let it be collected now
+    if (entry instanceof Uint8Array) this.#restBytes -= entry.length;
+    if (this.#restHead === this.#rest.length) {
+      this.#rest = [];
+      this.#restHead = 0;
+    }
+    this.#refill();
     return entry;
   }
 
+  /** The front byte strings for one gather-write: at most maxChunks of them and maxBytes bytes. */
+  gather(maxBytes: number, maxChunks: number): Uint8Array[] {
+    return this.#front.chunks(maxBytes, maxChunks);
+  }
+
+  /** Drops `n` bytes a write took from the front byte strings. */
+  consume(n: number): void {
+    this.#front.consume(n);
+    if (this.#front.count === 0) this.#refill();
+  }
+
   clear(): void {
-    this.#items = [];
-    this.#head = 0;
-    this.#bytes = 0;
+    this.#front.clear();
+    this.#rest = [];
+    this.#restHead = 0;
+    this.#restBytes = 0;
   }
 
   /** The entries, first to last. */
-  toArray(): (Uint8Array | Producer | null)[] {
-    return this.#items.slice(this.#head) as (Uint8Array | Producer | null)[];
+  toArray(): Entry[] {
+    return [...this.#front.chunks(), ...(this.#rest.slice(this.#restHead) as Entry[])];
+  }
+
+  #restUnshift(entry: Entry): void {
+    if (entry instanceof Uint8Array) this.#restBytes += entry.length;
+    if (this.#restHead > 0) this.#rest[--this.#restHead] = entry;
+    else this.#rest.unshift(entry);
+  }
+
+  // The front ran empty: the byte strings now leading the deque move to it.
+  #refill(): void {
+    const rest = this.#rest;
+    while (this.#restHead < rest.length) {
+      const entry = rest[this.#restHead];
+      if (!(entry instanceof Uint8Array)) return;
+      rest[this.#restHead++] = undefined;
+      this.#restBytes -= entry.length;
+      this.#front.push(entry);
+    }
+    if (rest.length !== 0) {
+      this.#rest = [];
+      this.#restHead = 0;
+    }
   }
 }
 
@@ -181,8 +243,6 @@ export class AsyncChat extends Dispatcher {
   // push() in a pass queues, and the pass end sends the pass's output in one gather-write.
   /** @internal */
   _flushPending = false;
-  // Reused for the gather-write's list of buffers.
-  #gather: Uint8Array[] = [];
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map);
@@ -226,7 +286,7 @@ export class AsyncChat extends Dispatcher {
       const first = this._producerFifo.length > 0 ? this._producerFifo.first() : null;
       if (this.socket !== null && this.socket.fileno() >= 0 && first instanceof Uint8Array && first.length > 0) {
         try {
-          this.#sendFirst();
+          this.#sendFirst(1);
         } catch {
           // closing anyway: what the kernel did not take is dropped, as Python's close() drops the queue
         }
@@ -347,7 +407,8 @@ export class AsyncChat extends Dispatcher {
           this.foundTerminator();
         }
       } else {
-        const index = buf.indexOf(term, pos);
+        // A one-byte terminator ("\n") is searched as a number: Buffer skips the needle's checks.
+        const index = term.length === 1 ? buf.indexOf(term[0]!, pos) : buf.indexOf(term, pos);
         if (index !== -1) {
           this.#inPos = index + term.length;
           // An empty piece is not reported (Python: a source of subtle bugs).
@@ -453,7 +514,10 @@ export class AsyncChat extends Dispatcher {
     // both answers go out together.
     if (this.socket[kBuffered]() > 0 && this._producerFifo.bytes < MAX_DEFERRED && !this._holdsInput()) return false;
     this._flushPending = false;
-    this.initiateSend();
+    // The pass's output in as few system calls as the kernel allows: a 100 KiB answer is not
+    // left for a later pass in acOutBufferSize pieces.
+    this.#sendFirst(MAX_WRITES);
+    this.#closeIfAnswered();
     return true;
   }
 
@@ -491,39 +555,43 @@ export class AsyncChat extends Dispatcher {
    * the queue is empty after the peer ended its input, handleClose().
    */
   initiateSend(): void {
-    this.#sendFirst();
+    this.#sendFirst(1);
+    this.#closeIfAnswered();
+  }
+
+  // The peer ended its input while output was queued: once that is sent, handleClose().
+  #closeIfAnswered(): void {
     if (this.#inputEnded && this._producerFifo.length === 0 && this.fileno() !== null) {
       this.#inputEnded = false;
       this.handleClose();
     }
   }
 
-  #sendFirst(): void {
+  // `writes`: how many gather-writes may follow one another while the kernel takes everything
+  // (initiateSend() makes one, as Python's does; the pass end's flush may make more).
+  #sendFirst(writes: number): void {
     const fifo = this._producerFifo;
     while (fifo.length > 0 && this.connected) {
-      const first = fifo.first();
-      if (first === null) {
-        fifo.shift();
-        this.handleClose();
-        return;
-      }
-      if (!(first instanceof Uint8Array)) {
+      if (fifo.frontBytes === 0) {
+        const first = fifo.first();
+        if (first === null) {
+          fifo.shift();
+          this.handleClose();
+          return;
+        }
         // A producer: its next piece goes in front of it; an empty piece means it is exhausted.
-        const piece = this.#fromProducer(first);
+        const piece = this.#fromProducer(first as Producer);
         if (piece.length > 0) fifo.unshift(piece);
         else fifo.shift();
-        continue;
-      }
-      if (first.length === 0) {
-        fifo.shift();
         continue;
       }
       const size = this.#outSize();
       // Several queued byte strings go out in one gather-write, unless send() is a subclass's
       // own (then each piece goes through it, as in Python).
       const sock = this.socket;
-      if (fifo.length > 1 && sock instanceof Socket && this.send === Dispatcher.prototype.send && first.length <= size) {
-        this.#sendGathered(sock, size);
+      const first = fifo.first() as Uint8Array;
+      if (first.length < fifo.frontBytes && sock instanceof Socket && this.send === Dispatcher.prototype.send) {
+        this.#sendGathered(sock, size, writes);
         return;
       }
       const data = first.length > size ? first.subarray(0, size) : first;
@@ -536,51 +604,32 @@ export class AsyncChat extends Dispatcher {
         return;
       }
       // The channel may have closed in send() (a disconnect): its queue is then moot.
-      if (sent > 0 && fifo.length > 0 && fifo.first() === first) {
-        if (sent < first.length) fifo.setFirst(first.subarray(sent));
-        else fifo.shift();
-      }
+      if (sent > 0 && fifo.length > 0 && fifo.first() === first) fifo.consume(sent);
       return;
     }
   }
 
-  // The leading byte strings of the queue (up to a producer or a close mark, MAX_GATHER of them
-  // and about acOutBufferSize bytes past the first) in one sendmsg; what was sent leaves the queue.
-  #sendGathered(sock: Socket, size: number): void {
+  // The leading byte strings of the queue (up to a producer or a close mark), acOutBufferSize
+  // bytes and MAX_GATHER pieces per sendmsg; what was sent leaves the queue. While the kernel takes
+  // all it is given, up to `writes` gathers follow one another.
+  #sendGathered(sock: Socket, size: number, writes: number): void {
     const fifo = this._producerFifo;
-    const list = this.#gather;
-    let bytes = 0;
-    let n = 0;
-    while (n < fifo.length && n < MAX_GATHER && bytes < size) {
-      const entry = fifo.at(n);
-      if (!(entry instanceof Uint8Array)) break;
-      if (entry.length > 0) {
-        list.push(entry);
-        bytes += entry.length;
-      }
-      n++;
-    }
-    let sent: number;
-    try {
-      sent = this._sent(sock[kTrySendv](list, list.length));
-    } catch (err) {
-      list.length = 0;
-      if (!isSystemError(err)) throw err;
-      this.handleError(err);
-      return;
-    }
-    const first = list[0];
-    list.length = 0;
-    // The channel may have closed in the send (a disconnect): its queue is then moot.
-    if (sent <= 0 || fifo.length === 0 || fifo.first() !== first) return;
-    for (let i = 0; i < n && fifo.length > 0; i++) {
-      const entry = fifo.first() as Uint8Array;
-      if (sent < entry.length) {
-        if (sent > 0) fifo.setFirst(entry.subarray(sent));
+    for (let w = 0; w < writes && fifo.frontBytes > 0; w++) {
+      const list = fifo.gather(size, MAX_GATHER);
+      let sent: number;
+      try {
+        sent = this._sent(sock[kTrySendv](list, list.length));
+      } catch (err) {
+        if (!isSystemError(err)) throw err;
+        this.handleError(err);
         return;
       }
-      sent -= entry.length;
-      fifo.shift();
+      // The channel may have closed in the send (a disconnect): its queue is then moot.
+      if (sent <= 0 || this.socket !== sock || sock.fileno() < 0) return;
+      fifo.consume(sent);
+      let given = 0;
+      for (let i = 0; i < list.length; i++) given += list[i]!.length;
+      if (sent < given) return;  // the kernel's buffer is full: the rest goes when writable
     }
   }
 

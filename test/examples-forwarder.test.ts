@@ -190,11 +190,11 @@ test("ByteQueue: chunks in order, partial consumption, length", () => {
   q.push(Buffer.from("abc"));
   q.push(Buffer.from("defg"));
   assert.equal(q.length, 7);
-  assert.equal(q.first().toString(), "abc");
+  assert.equal(q.first()!.toString(), "abc");
   q.consume(2);
-  assert.equal(q.first().toString(), "c");
+  assert.equal(q.first()!.toString(), "c");
   q.consume(1);
-  assert.equal(q.first().toString(), "defg");
+  assert.equal(q.first()!.toString(), "defg");
   assert.equal(q.length, 4);
   q.clear();
   assert.equal(q.length, 0);

@@ -2,12 +2,17 @@
 // pushed back with its "\n".
 //
 //   node dist/bench/servers/asyncore-chat-echo.js PORT
+//
+// The pieces collectIncomingData() receives are pushed back as they are, then the "\n": AsyncChat
+// sends a pass's pushes in one gather-write, so the line is never joined (a join would copy it).
 import { AsyncChat } from "../../src/asynchat.js";
 import { loop, Socket } from "../../src/index.js";
 import { Listener } from "./listener.js";
 
+const NEWLINE = Buffer.from("\n");
+
 class LineEcho extends AsyncChat {
-  private chunks: Buffer[] = [];
+  private pieces: Buffer[] = [];
 
   constructor(sock: Socket) {
     super(sock);
@@ -15,17 +20,15 @@ class LineEcho extends AsyncChat {
   }
 
   override collectIncomingData(data: Buffer): void {
-    this.chunks.push(data);
+    this.pieces.push(data);
   }
 
   override foundTerminator(): void {
-    const line = Buffer.concat(this.chunks);
-    this.chunks = [];
-    this.push(Buffer.concat([line, NEWLINE]));
+    for (const piece of this.pieces) this.push(piece);
+    this.pieces = [];
+    this.push(NEWLINE);
   }
 }
-
-const NEWLINE = Buffer.from("\n");
 
 new Listener(Number(process.argv[2]), (sock) => new LineEcho(sock));
 await loop();
