@@ -99,6 +99,7 @@ class Context : public Napi::ObjectWrap<Context> {
       InstanceMethod<&Context::SetVersions>("setVersions"),
       InstanceMethod<&Context::SetCiphers>("setCiphers"),
       InstanceMethod<&Context::SetALPN>("setALPN"),
+      InstanceMethod<&Context::SetServerNameCallback>("setServerNameCallback"),
       InstanceMethod<&Context::Close>("close"),
     });
   }
@@ -146,10 +147,38 @@ class Context : public Napi::ObjectWrap<Context> {
     return SSL_TLSEXT_ERR_OK;
   }
 
+  // A server's SNI: the JavaScript function picks the context for the name the client sent (a
+  // native TLSContext), or keeps this one (null). It runs inside SSL_do_handshake, which a
+  // JavaScript call made: on this thread, with a scope open. Its exceptions stop here (never
+  // through OpenSSL's frames) and fail the handshake, as any other answer does.
+  static int SelectServerName(SSL* ssl, int* alert, void* arg) {
+    Context* self = static_cast<Context*>(arg);
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name == nullptr || self->sni_.IsEmpty()) return SSL_TLSEXT_ERR_NOACK;
+    try {
+      Napi::Env env = self->sni_.Env();
+      Napi::HandleScope scope(env);
+      Napi::Value chosen = self->sni_.Call({Napi::String::New(env, name)});
+      if (chosen.IsNull() || chosen.IsUndefined()) return SSL_TLSEXT_ERR_OK;
+      if (chosen.IsObject() && chosen.As<Napi::Object>().CheckTypeTag(&kContextTag)) {
+        Context* c = Unwrap(chosen.As<Napi::Object>());
+        // SSL_set_SSL_CTX takes its own reference: the connection keeps the context it chose.
+        if (c != nullptr && c->ctx_ != nullptr && SSL_set_SSL_CTX(ssl, c->ctx_) == c->ctx_) return SSL_TLSEXT_ERR_OK;
+      }
+    } catch (const Napi::Error&) {
+      // the JavaScript side wraps the user's function: this is only a last guard
+    }
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+
   void Free() {
+    sni_.Reset();
     if (ctx_ == nullptr) return;
-    // Connections may hold the SSL_CTX a while longer: the callback must not reach this object.
+    // Connections may hold the SSL_CTX a while longer: the callbacks must not reach this object.
     SSL_CTX_set_alpn_select_cb(ctx_, nullptr, nullptr);
+    SSL_CTX_set_tlsext_servername_callback(ctx_, nullptr);
+    SSL_CTX_set_tlsext_servername_arg(ctx_, nullptr);
     SSL_CTX_free(ctx_);
     ctx_ = nullptr;
   }
@@ -268,6 +297,22 @@ class Context : public Napi::ObjectWrap<Context> {
     return Result(info.Env(), ok, "alpn");
   }
 
+  // (function(name) -> native context or null, or null to remove it)
+  Napi::Value SetServerNameCallback(Info info) {
+    bool remove = info.Length() > 0 && info[0].IsNull();
+    Napi::Function fn = remove ? Napi::Function() : FunctionArg(info, 0, "callback");
+    SSL_CTX* ctx = Open(info);
+    if (remove) {
+      sni_.Reset();
+      SSL_CTX_set_tlsext_servername_callback(ctx, nullptr);
+    } else {
+      sni_ = Napi::Persistent(fn);
+      SSL_CTX_set_tlsext_servername_callback(ctx, SelectServerName);
+      SSL_CTX_set_tlsext_servername_arg(ctx, this);
+    }
+    return info.Env().Undefined();
+  }
+
   Napi::Value Close(Info info) {
     Free();
     return info.Env().Undefined();
@@ -275,6 +320,7 @@ class Context : public Napi::ObjectWrap<Context> {
 
   SSL_CTX* ctx_ = nullptr;
   std::vector<unsigned char> alpn_;
+  Napi::FunctionReference sni_;
 };
 
 class Connection : public Napi::ObjectWrap<Connection> {
@@ -402,8 +448,15 @@ class Connection : public Napi::ObjectWrap<Connection> {
     if (!Open()) return Napi::Number::New(info.Env(), kClosed);
     int status = FlushFirst();
     if (status != 0) return Napi::Number::New(info.Env(), status);
+    // The SNI callback runs JavaScript in here: a close() it makes waits until OpenSSL is done.
+    inHandshake_ = true;
     int r = SSL_do_handshake(ssl_);
     int err = errno;
+    inHandshake_ = false;
+    if (closeAfterCall_) {
+      Free();
+      return Napi::Number::New(info.Env(), kClosed);
+    }
     return Napi::Number::New(info.Env(), FlushAfter(r == 1 ? 0 : Settle(r, err)));
   }
 
@@ -554,11 +607,14 @@ class Connection : public Napi::ObjectWrap<Connection> {
   }
 
   Napi::Value Close(Info info) {
-    Free();
+    if (inHandshake_) closeAfterCall_ = true;
+    else Free();
     return info.Env().Undefined();
   }
 
   SSL* ssl_ = nullptr;
+  bool inHandshake_ = false;
+  bool closeAfterCall_ = false;
   std::unique_ptr<RecordTransport> io_;
   // A read's end or failure, held back while the data before it is handed out.
   int deferred_ = 0;
