@@ -538,7 +538,8 @@ class Connection : public Napi::ObjectWrap<Connection> {
     f = io_->Flush();
     taken += io_->TakeAcked();
     io_->ReleaseIdle();
-    if (taken > 0) return Napi::Number::New(info.Env(), static_cast<double>(taken));
+    // More than `length` only when a caller broke the rule above: never report past its data.
+    if (taken > 0) return Napi::Number::New(info.Env(), static_cast<double>(std::min(taken, length)));
     if (status != 0) return Napi::Number::New(info.Env(), status);
     return Napi::Number::New(info.Env(), f < 0 ? SendFailed(-f) : kWantWrite);
   }
