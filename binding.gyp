@@ -8,7 +8,8 @@
         "native/sockaddr.cc",
         "native/socket.cc",
         "native/poller.cc",
-        "native/tls.cc"
+        "native/tls.cc",
+        "native/tls-bio.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],

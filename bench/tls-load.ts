@@ -5,6 +5,10 @@
 //
 //   node dist/bench/tls-load.js --port P --conns N --size B --warmup S --duration S
 //                               --server-pid PID --ca CERT --stall S
+//
+// --requests N instead runs exactly N round trips from the first (no warmup, no window) and
+// exits: for counting a server's instructions under callgrind, where time means little. Two
+// runs of different N, differenced, give the cost of one round trip without the start-up.
 import fs from "node:fs";
 import os from "node:os";
 import tls from "node:tls";
@@ -15,6 +19,7 @@ const { values } = parseArgs({
     port: { type: "string" }, conns: { type: "string", default: "10" }, size: { type: "string", default: "1024" },
     warmup: { type: "string", default: "1" }, duration: { type: "string", default: "3" },
     "server-pid": { type: "string" }, ca: { type: "string" }, stall: { type: "string", default: "5" },
+    requests: { type: "string" },
   },
 });
 const port = Number(values.port);
@@ -24,6 +29,7 @@ const warmupMs = Number(values.warmup) * 1000;
 const durationMs = Number(values.duration) * 1000;
 const stallMs = Number(values.stall) * 1000;
 const serverPid = Number(values["server-pid"]);
+const fixedRequests = values.requests === undefined ? 0 : Number(values.requests);
 const ca = fs.readFileSync(values.ca!);
 const HZ = 100;  // USER_HZ on Linux
 
@@ -52,7 +58,10 @@ function selfCpuUs(): number {
 const message = Buffer.alloc(size);
 for (let i = 0; i < size; i++) message[i] = (i * 7 + 13) & 0xff;
 const latencies: number[] = [];
-let measuring = false;
+let measuring = fixedRequests > 0;
+let started = 0;  // round trips begun (--requests)
+let finished: () => void = () => {};
+const allDone = new Promise<void>((resolve) => { finished = resolve; });
 let requests = 0;
 let lastProgress = performance.now();
 
@@ -63,6 +72,10 @@ function connect(): Promise<void> {
       let got = 0;
       let sentAt = 0;
       const send = (): void => {
+        if (fixedRequests > 0 && started++ >= fixedRequests) {
+          socket.destroy();
+          return;
+        }
         got = 0;
         sentAt = performance.now();
         socket.write(message);
@@ -76,6 +89,7 @@ function connect(): Promise<void> {
         if (measuring) {
           requests++;
           latencies.push(performance.now() - sentAt);
+          if (requests === fixedRequests) finished();
         }
         send();
       });
@@ -94,13 +108,13 @@ try {
 const stallTimer = setInterval(() => {
   if (performance.now() - lastProgress > stallMs) fail(`no echo byte for ${stallMs / 1000} s (stalled server)`);
 }, 250);
-await new Promise((r) => setTimeout(r, warmupMs));
+if (fixedRequests === 0) await new Promise((r) => setTimeout(r, warmupMs));
 const cpu0 = processCpuUs(serverPid);
 const own0 = selfCpuUs();
 const busy0 = machineBusyUs();
 const t0 = performance.now();
 measuring = true;
-await new Promise((r) => setTimeout(r, durationMs));
+await (fixedRequests > 0 ? allDone : new Promise((r) => setTimeout(r, durationMs)));
 measuring = false;
 const t1 = performance.now();
 const cpu1 = processCpuUs(serverPid);

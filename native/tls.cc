@@ -1,5 +1,6 @@
 #include "tls.h"
 #include "args.h"
+#include "tls-bio.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
@@ -9,7 +10,9 @@
 
 #include <cerrno>
 #include <climits>
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -96,6 +99,7 @@ class Context : public Napi::ObjectWrap<Context> {
       InstanceMethod<&Context::SetVersions>("setVersions"),
       InstanceMethod<&Context::SetCiphers>("setCiphers"),
       InstanceMethod<&Context::SetALPN>("setALPN"),
+      InstanceMethod<&Context::SetServerNameCallback>("setServerNameCallback"),
       InstanceMethod<&Context::Close>("close"),
     });
   }
@@ -143,10 +147,38 @@ class Context : public Napi::ObjectWrap<Context> {
     return SSL_TLSEXT_ERR_OK;
   }
 
+  // A server's SNI: the JavaScript function picks the context for the name the client sent (a
+  // native TLSContext), or keeps this one (null). It runs inside SSL_do_handshake, which a
+  // JavaScript call made: on this thread, with a scope open. Its exceptions stop here (never
+  // through OpenSSL's frames) and fail the handshake, as any other answer does.
+  static int SelectServerName(SSL* ssl, int* alert, void* arg) {
+    Context* self = static_cast<Context*>(arg);
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name == nullptr || self->sni_.IsEmpty()) return SSL_TLSEXT_ERR_NOACK;
+    try {
+      Napi::Env env = self->sni_.Env();
+      Napi::HandleScope scope(env);
+      Napi::Value chosen = self->sni_.Call({Napi::String::New(env, name)});
+      if (chosen.IsNull() || chosen.IsUndefined()) return SSL_TLSEXT_ERR_OK;
+      if (chosen.IsObject() && chosen.As<Napi::Object>().CheckTypeTag(&kContextTag)) {
+        Context* c = Unwrap(chosen.As<Napi::Object>());
+        // SSL_set_SSL_CTX takes its own reference: the connection keeps the context it chose.
+        if (c != nullptr && c->ctx_ != nullptr && SSL_set_SSL_CTX(ssl, c->ctx_) == c->ctx_) return SSL_TLSEXT_ERR_OK;
+      }
+    } catch (const Napi::Error&) {
+      // the JavaScript side wraps the user's function: this is only a last guard
+    }
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+
   void Free() {
+    sni_.Reset();
     if (ctx_ == nullptr) return;
-    // Connections may hold the SSL_CTX a while longer: the callback must not reach this object.
+    // Connections may hold the SSL_CTX a while longer: the callbacks must not reach this object.
     SSL_CTX_set_alpn_select_cb(ctx_, nullptr, nullptr);
+    SSL_CTX_set_tlsext_servername_callback(ctx_, nullptr);
+    SSL_CTX_set_tlsext_servername_arg(ctx_, nullptr);
     SSL_CTX_free(ctx_);
     ctx_ = nullptr;
   }
@@ -265,6 +297,22 @@ class Context : public Napi::ObjectWrap<Context> {
     return Result(info.Env(), ok, "alpn");
   }
 
+  // (function(name) -> native context or null, or null to remove it)
+  Napi::Value SetServerNameCallback(Info info) {
+    bool remove = info.Length() > 0 && info[0].IsNull();
+    Napi::Function fn = remove ? Napi::Function() : FunctionArg(info, 0, "callback");
+    SSL_CTX* ctx = Open(info);
+    if (remove) {
+      sni_.Reset();
+      SSL_CTX_set_tlsext_servername_callback(ctx, nullptr);
+    } else {
+      sni_ = Napi::Persistent(fn);
+      SSL_CTX_set_tlsext_servername_callback(ctx, SelectServerName);
+      SSL_CTX_set_tlsext_servername_arg(ctx, this);
+    }
+    return info.Env().Undefined();
+  }
+
   Napi::Value Close(Info info) {
     Free();
     return info.Env().Undefined();
@@ -272,6 +320,7 @@ class Context : public Napi::ObjectWrap<Context> {
 
   SSL_CTX* ctx_ = nullptr;
   std::vector<unsigned char> alpn_;
+  Napi::FunctionReference sni_;
 };
 
 class Connection : public Napi::ObjectWrap<Connection> {
@@ -301,10 +350,14 @@ class Connection : public Napi::ObjectWrap<Connection> {
     ERR_clear_error();
     ssl_ = SSL_new(context->ctx());
     if (ssl_ == nullptr) throw Napi::Error::New(env, "SSL_new: " + TakeErrors().text);
-    if (SSL_set_fd(ssl_, fd) != 1) {
+    io_ = std::make_unique<RecordTransport>(fd);
+    BIO* bio = io_->NewBio();
+    if (bio == nullptr) {
+      std::string text = TakeErrors().text;
       Free();
-      throw Napi::Error::New(env, "SSL_set_fd: " + TakeErrors().text);
+      throw Napi::Error::New(env, "BIO_new: " + (text.empty() ? "out of memory" : text));
     }
+    SSL_set_bio(ssl_, bio, bio);  // the SSL owns the BIO; the BIO reads and writes through io_
     if (server) SSL_set_accept_state(ssl_);
     else SSL_set_connect_state(ssl_);
     int mode = verify == 0 ? SSL_VERIFY_NONE : SSL_VERIFY_PEER | (verify == 2 ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
@@ -336,9 +389,10 @@ class Connection : public Napi::ObjectWrap<Connection> {
 
   void Free() {
     if (ssl_ != nullptr) {
-      SSL_free(ssl_);  // the fd is not closed here (SSL_set_fd's BIO does not own it)
+      SSL_free(ssl_);  // frees the BIO (before io_, which it points to); the fd stays open
       ssl_ = nullptr;
     }
+    io_.reset();
     if (!context_.IsEmpty()) context_.Reset();
   }
 
@@ -367,11 +421,43 @@ class Connection : public Napi::ObjectWrap<Connection> {
     }
   }
 
+  // A failed send of buffered output, as a failed syscall.
+  int SendFailed(int err) {
+    errno_ = err;
+    failure_ = Failure();
+    return kSyscall;
+  }
+
+  // Output left from an earlier call goes first: 0 when none is left, else a status.
+  int FlushFirst() {
+    int f = io_->Flush();
+    return f == 0 ? 0 : f > 0 ? kWantWrite : SendFailed(-f);
+  }
+
+  // The end of a handshake or shutdown step that returned `status`: its output sent, or
+  // want-write while some is left (the step is then asked again, and goes on from there).
+  int FlushAfter(int status) {
+    int f = io_->Flush();
+    io_->ReleaseIdle();
+    if (f < 0 && status != kFailed) return SendFailed(-f);
+    if (f > 0 && status != kFailed) return kWantWrite;
+    return status;
+  }
+
   Napi::Value Handshake(Info info) {
     if (!Open()) return Napi::Number::New(info.Env(), kClosed);
+    int status = FlushFirst();
+    if (status != 0) return Napi::Number::New(info.Env(), status);
+    // The SNI callback runs JavaScript in here: a close() it makes waits until OpenSSL is done.
+    inHandshake_ = true;
     int r = SSL_do_handshake(ssl_);
     int err = errno;
-    return Napi::Number::New(info.Env(), r == 1 ? 0 : Settle(r, err));
+    inHandshake_ = false;
+    if (closeAfterCall_) {
+      Free();
+      return Napi::Number::New(info.Env(), kClosed);
+    }
+    return Napi::Number::New(info.Env(), FlushAfter(r == 1 ? 0 : Settle(r, err)));
   }
 
   // The region [offset, offset + length) of a Uint8Array.
@@ -384,45 +470,104 @@ class Connection : public Napi::ObjectWrap<Connection> {
     return const_cast<char*>(b.data) + offset;
   }
 
-  // (buffer, offset, length): bytes decrypted into buffer[offset..], or a status.
+  // (buffer, offset, length): bytes decrypted into buffer[offset..], or a status. Goes on past
+  // one record while whole records are buffered (never asking the kernel twice in one call).
   Napi::Value Read(Info info) {
     size_t length;
     char* data = Region(info, &length);
     if (!Open()) return Napi::Number::New(info.Env(), kClosed);
     if (length == 0) return Napi::Number::New(info.Env(), 0);
-    size_t n = 0;
-    int r = SSL_read_ex(ssl_, data, length, &n);
-    int err = errno;
-    return Napi::Number::New(info.Env(), r == 1 ? static_cast<double>(n) : Settle(r, err));
+    if (deferred_ != 0) {
+      int s = deferred_;
+      deferred_ = 0;
+      return Napi::Number::New(info.Env(), s);
+    }
+    if (io_->Unsent() > 0) io_->Flush();  // a failure shows in the read, or the next write
+    size_t total = 0;
+    int status = 0;
+    for (;;) {
+      size_t n = 0;
+      int r = SSL_read_ex(ssl_, data + total, length - total, &n);
+      int err = errno;
+      if (r != 1) {
+        status = Settle(r, err);
+        break;
+      }
+      total += n;
+      if (total == length || (SSL_pending(ssl_) == 0 && !io_->HasRecord())) break;
+    }
+    // What reading made OpenSSL answer (a key update, an alert) goes out now.
+    if (io_->Unsent() > 0) io_->Flush();
+    io_->ReleaseIdle();
+    if (total > 0) {
+      // The end (close_notify) or a failure after some data: the data now, the status (its error
+      // already taken) from the next read, which pending() says can come at once.
+      if (status == kZeroReturn || status == kFailed || status == kSyscall) deferred_ = status;
+      return Napi::Number::New(info.Env(), static_cast<double>(total));
+    }
+    return Napi::Number::New(info.Env(), status);
   }
 
-  // (buffer, offset, length): bytes taken (one record's worth at most), or a status.
+  // (buffer, offset, length): plaintext bytes taken, or a status. The records of up to 64 KiB go
+  // out in one send(). Bytes count as taken once their records are all in the kernel: a record
+  // made but not sent yet holds its bytes, and the next call (which must start with those same
+  // bytes, as after OpenSSL's own want-write) sends it before making more.
   Napi::Value Write(Info info) {
     size_t length;
     char* data = Region(info, &length);
     if (!Open()) return Napi::Number::New(info.Env(), kClosed);
     if (length == 0) return Napi::Number::New(info.Env(), 0);
-    size_t n = 0;
-    int r = SSL_write_ex(ssl_, data, length, &n);
-    int err = errno;
-    return Napi::Number::New(info.Env(), r == 1 ? static_cast<double>(n) : Settle(r, err));
+    int f = io_->Flush();
+    if (f < 0) return Napi::Number::New(info.Env(), SendFailed(-f));
+    size_t taken = io_->TakeAcked();
+    if (f > 0) return Napi::Number::New(info.Env(), taken > 0 ? static_cast<double>(std::min(taken, length)) : static_cast<double>(kWantWrite));
+    constexpr size_t kBatch = 65536;
+    size_t pos = std::min(taken, length);
+    int status = 0;
+    while (pos < length && io_->Unsent() < kBatch) {
+      size_t n = 0;
+      int r = SSL_write_ex(ssl_, data + pos, std::min<size_t>(length - pos, 16384), &n);
+      int err = errno;
+      if (r != 1) {
+        status = Settle(r, err);
+        break;
+      }
+      io_->MarkRecord(n);
+      pos += n;
+    }
+    f = io_->Flush();
+    taken += io_->TakeAcked();
+    io_->ReleaseIdle();
+    // More than `length` only when a caller broke the rule above: never report past its data.
+    if (taken > 0) return Napi::Number::New(info.Env(), static_cast<double>(std::min(taken, length)));
+    if (status != 0) return Napi::Number::New(info.Env(), status);
+    return Napi::Number::New(info.Env(), f < 0 ? SendFailed(-f) : kWantWrite);
   }
 
-  // 1: both close_notify alerts exchanged; 0: ours sent, the peer's not seen yet; or a status.
+  // 1: both close_notify alerts exchanged; 0: ours sent, the peer's not seen yet; or a status
+  // (want-write while ours is not all in the kernel: asked again, it sends the rest).
   Napi::Value Shutdown(Info info) {
     if (!Open()) return Napi::Number::New(info.Env(), kClosed);
+    int status = FlushFirst();
+    if (status != 0) return Napi::Number::New(info.Env(), status);
+    int state = SSL_get_shutdown(ssl_);
+    if (state & SSL_SENT_SHUTDOWN) return Napi::Number::New(info.Env(), state & SSL_RECEIVED_SHUTDOWN ? 1 : 0);
     int r = SSL_shutdown(ssl_);
     int err = errno;
     if (r >= 0) {
       ERR_clear_error();
-      return Napi::Number::New(info.Env(), r);
+      status = r;
+    } else {
+      status = Settle(r, err);
     }
-    return Napi::Number::New(info.Env(), Settle(r, err));
+    return Napi::Number::New(info.Env(), FlushAfter(status));
   }
 
-  // Decrypted bytes held inside OpenSSL: readable without the kernel saying so.
+  // Readable without the kernel saying so: decrypted bytes held inside OpenSSL, plus 1 when a
+  // whole record or a held-back status waits. 0 means the kernel must bring more first.
   Napi::Value Pending(Info info) {
-    return Napi::Number::New(info.Env(), ssl_ == nullptr ? 0 : SSL_pending(ssl_));
+    if (ssl_ == nullptr) return Napi::Number::New(info.Env(), 0);
+    return Napi::Number::New(info.Env(), SSL_pending(ssl_) + (io_->HasRecord() || deferred_ != 0 ? 1 : 0));
   }
 
   // [errno, library, reason code, reason text, verify result, verify text] of the last failure.
@@ -463,11 +608,17 @@ class Connection : public Napi::ObjectWrap<Connection> {
   }
 
   Napi::Value Close(Info info) {
-    Free();
+    if (inHandshake_) closeAfterCall_ = true;
+    else Free();
     return info.Env().Undefined();
   }
 
   SSL* ssl_ = nullptr;
+  bool inHandshake_ = false;
+  bool closeAfterCall_ = false;
+  std::unique_ptr<RecordTransport> io_;
+  // A read's end or failure, held back while the data before it is handed out.
+  int deferred_ = 0;
   Napi::ObjectReference context_;
   int errno_ = 0;
   Failure failure_;

@@ -89,6 +89,8 @@ export interface NativeTLSContext {
   setCiphers(list: string | null, suites: string | null): string | null;
   /** Protocols in ALPN wire format (each name after its length byte). */
   setALPN(wire: Uint8Array): string | null;
+  /** Servers: picks the context for the client's SNI name (null keeps this one); null removes it. */
+  setServerNameCallback(callback: ((serverName: string) => NativeTLSContext | null | false) | null): void;
   close(): void;
 }
 

@@ -56,3 +56,26 @@ test("contexts and connections never closed are freed by the garbage collector",
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "collected\n");
 });
+
+test("after the handshake and after tlsShutdown(), channels keep fast (not dictionary-mode) properties", { skip, timeout: 30_000 }, async () => {
+  const c = certs().localhost;
+  // The handshake shadows methods with own properties; deleting them would leave every TLS
+  // channel a dictionary-mode object, each property access on it a slow lookup.
+  const r = await runNode(`
+    import { loop } from ${JSON.stringify(url("src/index.js"))};
+    import { TLSContext } from ${JSON.stringify(url("src/tls.js"))};
+    import { EchoClient, EchoServer } from ${JSON.stringify(url("test/helpers/tls-echo.js"))};
+    const map = new Map();
+    const server = new EchoServer(new TLSContext({ certFile: ${JSON.stringify(c.certFile)}, keyFile: ${JSON.stringify(c.keyFile)} }), map);
+    const client = new EchoClient(new TLSContext({ caFile: ${JSON.stringify(c.certFile)} }), server.port, map, Buffer.alloc(1000, 7), "localhost");
+    for (let i = 0; i < 400 && client.received < 1000; i++) await loop({ map, timeout: 0.05, count: 1 });
+    const handler = server.handlers[0];
+    const fast = [%HasFastProperties(client), %HasFastProperties(handler)];
+    handler.tlsShutdown();
+    for (let i = 0; i < 400 && map.has(handler._fileno); i++) await loop({ map, timeout: 0.05, count: 1 });
+    fast.push(%HasFastProperties(handler), typeof handler.readable, handler.readable === Object.getPrototypeOf(handler).readable);
+    console.log(JSON.stringify([client.received, ...fast]));
+  `, { nodeFlags: ["--allow-natives-syntax"], timeoutMs: 25_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [1000, true, true, true, "function", true]);
+});

@@ -36,10 +36,18 @@ export interface TLSContextOptions {
   cipherSuites?: string;
   /** ALPN protocols, by preference ("h2", "http/1.1"). */
   alpn?: readonly string[];
+  /**
+   * Servers: another context (its certificate) for the name a client asks for with SNI. Either
+   * names to contexts (exact names, or "*.example.org" for one label), or a function of the name
+   * returning a context, or null/undefined to keep this one. A function that throws, or returns
+   * something else, fails that handshake (ERR_TLS_HANDSHAKE, an unrecognized_name alert to the
+   * client). The contexts are held until this one is closed.
+   */
+  sni?: Readonly<Record<string, TLSContext>> | ((serverName: string) => TLSContext | null | undefined);
 }
 
 const KNOWN = new Set(["cert", "certFile", "key", "keyFile", "passphrase", "ca", "caFile", "caPath", "verify",
-  "minVersion", "maxVersion", "ciphers", "cipherSuites", "alpn"]);
+  "minVersion", "maxVersion", "ciphers", "cipherSuites", "alpn", "sni"]);
 
 function versionNumber(v: TLSVersion | undefined, what: string): number {
   if (v === undefined) return 0;
@@ -64,6 +72,37 @@ function optionalString(value: unknown, what: string): string | undefined {
 /** A configuration step's result: null, or the reason it was refused. */
 function configured(result: string | null): void {
   if (result !== null) throw tlsError(TLS_ERROR_CODES.CONFIG, "TLS context", result);
+}
+
+type SniOption = NonNullable<TLSContextOptions["sni"]>;
+
+/** The context for a server name, from a table of names (exact, then "*." + the parent name). */
+function sniTable(table: Readonly<Record<string, TLSContext>>): (name: string) => TLSContext | null {
+  const names = new Map<string, TLSContext>();
+  for (const [name, ctx] of Object.entries(table)) {
+    if (!(ctx instanceof TLSContext)) throw new TypeError(`sni[${JSON.stringify(name)}] must be a TLSContext`);
+    if (!ctx.hasCertificate) throw new TypeError(`sni[${JSON.stringify(name)}] has no certificate to serve`);
+    names.set(name.toLowerCase(), ctx);
+  }
+  return (name) => {
+    const lower = name.toLowerCase();
+    const dot = lower.indexOf(".");
+    return names.get(lower) ?? (dot > 0 ? names.get(`*${lower.slice(dot)}`) : undefined) ?? null;
+  };
+}
+
+/** What the native SNI callback calls: a native context, null (keep the default), or false (fail). */
+function sniCallback(option: SniOption): (name: string) => NativeTLSContext | null | false {
+  const pick = typeof option === "function" ? option : sniTable(option);
+  return (name) => {
+    try {
+      const ctx = pick(name);
+      if (ctx === null || ctx === undefined) return null;
+      return ctx instanceof TLSContext && ctx.hasCertificate ? ctx._native(false) : false;
+    } catch {
+      return false;  // the handshake fails; the loop goes on
+    }
+  };
 }
 
 /** ALPN wire format: each protocol name after its length byte. */
@@ -100,6 +139,11 @@ export class TLSContext {
     const ciphers = optionalString(options.ciphers, "ciphers");
     const suites = optionalString(options.cipherSuites, "cipherSuites");
     const alpn = options.alpn === undefined ? null : alpnWire(options.alpn);
+    const sni = options.sni === undefined ? null : options.sni;
+    if (sni !== null && typeof sni !== "function" && (typeof sni !== "object" || sni === null)) {
+      throw new TypeError("sni must be an object of names to contexts, or a function");
+    }
+    const sniPick = sni === null ? null : sniCallback(sni);
     const cert = options.cert ?? (options.certFile === undefined ? undefined : fs.readFileSync(optionalString(options.certFile, "certFile")!));
     const key = options.key ?? (options.keyFile === undefined ? undefined : fs.readFileSync(optionalString(options.keyFile, "keyFile")!));
     if ((cert === undefined) !== (key === undefined)) throw new TypeError("cert and key go together: give both or neither");
@@ -118,6 +162,7 @@ export class TLSContext {
       if (min !== 0 || max !== 0) configured(native.setVersions(min === 0 ? binding.tls.constants.TLS1_2_VERSION! : min, max));
       if (ciphers !== undefined || suites !== undefined) configured(native.setCiphers(ciphers ?? null, suites ?? null));
       if (alpn !== null) configured(native.setALPN(alpn));
+      if (sniPick !== null) native.setServerNameCallback(sniPick);
     } catch (err) {
       native.close();
       this.#native = null;

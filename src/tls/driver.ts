@@ -1,7 +1,9 @@
 // TLSDriver: runs a channel's handshake, or its close_notify exchange, inside the loop. While it
 // runs it answers readable()/writable() from OpenSSL's want-read/want-write and takes the read and
 // write events, whatever the channel's class says: own properties on the channel shadow every
-// method up its prototype chain (a subclass's readable() included), and are deleted once done.
+// method up its prototype chain (a subclass's readable() included). Once done they are set back
+// to what they were (the class's methods), never deleted: a delete would turn the channel into a
+// dictionary-mode object, and every later property access on it into a slow lookup.
 import { SOCK_STREAM } from "../constants.js";
 import { Dispatcher } from "../dispatcher.js";
 import { DISCONNECTED, closedError, hasCode } from "../errors.js";
@@ -36,6 +38,8 @@ export class TLSDriver {
   /** WANT_READ or WANT_WRITE: what OpenSSL waits for. */
   want: number;
   readonly serverName: string | null;
+  // The channel's own values of the gated names before the driver took them (usually none).
+  readonly #saved: (PropertyDescriptor | undefined)[];
 
   constructor(channel: TLSChannelLike, socket: TLSSocket, phase: Phase, want: number, serverName: string | null) {
     this.channel = channel;
@@ -44,6 +48,7 @@ export class TLSDriver {
     this.want = want;
     this.serverName = serverName;
     const gates = channel as unknown as Record<string, unknown>;
+    this.#saved = GATED.map((name) => Object.getOwnPropertyDescriptor(channel, name));
     // Before the TCP connection: polled as a plain connecting channel (not at all before connect()).
     gates.readable = () => this.phase === "connect" ? channel.connecting : this.phase !== "failed" && this.want !== WANT_WRITE;
     gates.writable = () => this.phase === "connect" ? channel.connecting : this.phase !== "failed" && this.want === WANT_WRITE;
@@ -106,7 +111,11 @@ export class TLSDriver {
 
   #finish(): TLSChannelLike {
     const ch = this.channel;
-    for (const name of GATED) delete (ch as unknown as Record<string, unknown>)[name];
+    const own = ch as unknown as Record<string, unknown>;
+    const proto = Object.getPrototypeOf(ch) as Record<string, unknown>;
+    GATED.forEach((name, i) => {
+      own[name] = this.#saved[i]?.value ?? proto[name];
+    });
     if ((ch as { _tls?: unknown })._tls === this) (ch as { _tls?: unknown })._tls = null;
     return ch;
   }

@@ -1,7 +1,8 @@
 // TLSSocket: a Socket whose stream goes through an OpenSSL session on the same descriptor. The
 // dispatcher's fast paths (kTryRecv, kTrySend, kTrySendv, kBuffered) read and write plaintext;
-// the kernel only ever sees records. Each call makes at most one record's worth of progress per
-// OpenSSL call and never blocks.
+// the kernel only ever sees records. Native reads take what the kernel has in one recv() and
+// decrypt the whole records it brought; native writes send a batch of records in one send(). No
+// call blocks.
 import os from "node:os";
 import { SHUT_RD } from "../constants.js";
 import { EAGAIN, EBADF, closedError, systemError } from "../errors.js";
@@ -14,10 +15,10 @@ const EMPTY = Buffer.alloc(0);
 /** What the fast paths return once the session failed: the Error is in `failure`. */
 export const FAILED = -os.constants.errno.EPROTO;
 const WOULD_BLOCK = -EAGAIN;
-// The largest plaintext of one record: one read returns at most this much.
-const RECORD = 16384;
-// Reads go here first, then into a Buffer of their own size: most reads are far below a record.
-const scratch = Buffer.allocUnsafeSlow(RECORD);
+// One read returns at most this much plaintext (four full records, what one recv() can bring).
+const READ_MAX = 65536;
+// Reads go here first, then into a Buffer of their own size: most reads are far below this.
+const scratch = Buffer.allocUnsafeSlow(READ_MAX);
 // A gather-write joins at most this much into one write (a few records).
 const GATHER = 65536;
 
@@ -109,7 +110,7 @@ export class TLSSocket extends Socket {
       this.#closeSent = true;
     }
     for (;;) {
-      const r = conn.read(scratch, 0, RECORD);
+      const r = conn.read(scratch, 0, READ_MAX);
       if (r > 0) continue;
       if (r === ZERO_RETURN) {
         this.#closeReceived = true;
@@ -134,9 +135,9 @@ export class TLSSocket extends Socket {
     if (this.failure !== null) return FAILED;
     if (conn === null || !this.#secure) return WOULD_BLOCK;
     if (this.#closeReceived || n === 0) return EMPTY;
-    const r = conn.read(scratch, 0, Math.min(n, RECORD));
+    const r = conn.read(scratch, 0, Math.min(n, READ_MAX));
     if (r > 0) return Buffer.from(scratch.subarray(0, r));
-    if (r === WANT_READ || r === WANT_WRITE) return WOULD_BLOCK;  // a record not complete yet
+    if (r === WANT_READ || r === WANT_WRITE) return WOULD_BLOCK;  // no whole record yet
     if (r === ZERO_RETURN) {
       this.#closeReceived = true;
       return EMPTY;
@@ -145,8 +146,9 @@ export class TLSSocket extends Socket {
     return FAILED;
   }
 
-  // After a write that wanted to write, OpenSSL holds an encrypted record of the bytes it was
-  // given: the next write must start with those same bytes (a send queue's head always does).
+  // After a write that could not send all its records, the native side holds records of bytes
+  // not counted as taken: the next write must start with those same bytes (a send queue's head
+  // always does).
   /** @internal */
   override [kTrySend](data: Uint8Array): number {
     const conn = this.#conn;
