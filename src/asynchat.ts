@@ -75,6 +75,18 @@ export class ProducerFifo {
     return this.#front.count > 0 ? this.#front.first()! : (this.#rest[this.#restHead] as Entry);
   }
 
+  /** The entry `i` places from the first; only meaningful when i < length. */
+  at(i: number): Entry {
+    const n = this.#front.count;
+    return i < n ? this.#front.chunks()[i]! : (this.#rest[this.#restHead + i - n] as Entry);
+  }
+
+  /** Replaces the first entry (only meaningful when length > 0; an empty byte string just removes it). */
+  setFirst(entry: Entry): void {
+    this.shift();
+    this.unshift(entry);
+  }
+
   push(entry: Entry): void {
     if (entry instanceof Uint8Array) {
       if (entry.length === 0) return;

@@ -3,7 +3,7 @@
 // SimpleProducer, the Python helpers _collectIncomingData()/_getData(), and the package entry.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncChat, SimpleProducer, type Terminator, findPrefixAtEnd } from "../src/asynchat.js";
+import { AsyncChat, ProducerFifo, SimpleProducer, type Terminator, findPrefixAtEnd } from "../src/asynchat.js";
 import { Dispatcher } from "../src/index.js";
 
 const b = (s: string): Buffer => Buffer.from(s, "latin1");
@@ -271,4 +271,24 @@ test('the package entry "asyncore/asynchat" exports AsyncChat, SimpleProducer an
   assert.equal(mod.AsyncChat, AsyncChat);
   assert.equal(mod.SimpleProducer, SimpleProducer);
   assert.equal(mod.findPrefixAtEnd, findPrefixAtEnd);
+});
+
+test("ProducerFifo.at() and setFirst() see and replace entries across byte strings, producers and the close mark", { timeout: 5_000 }, () => {
+  const fifo = new ProducerFifo();
+  const producer = new SimpleProducer(Buffer.from("xyz"));
+  fifo.push(Buffer.from("a"));
+  fifo.push(Buffer.from("bc"));
+  fifo.push(producer);
+  fifo.push(Buffer.from("d"));
+  fifo.push(null);
+  assert.deepEqual([String(fifo.at(0)), String(fifo.at(1)), fifo.at(2) === producer, String(fifo.at(3)), fifo.at(4)], ["a", "bc", true, "d", null]);
+  fifo.setFirst(Buffer.from("AA"));
+  assert.equal(fifo.length, 5);
+  assert.equal(fifo.bytes, 5);
+  assert.equal(String(fifo.first()), "AA");
+  fifo.shift();
+  fifo.shift();
+  fifo.setFirst(Buffer.from("P"));  // the producer's place
+  assert.deepEqual(fifo.toArray().map((e) => (e === null ? null : String(e))), ["P", "d", null]);
+  assert.equal(fifo.bytes, 2);
 });
