@@ -6,11 +6,10 @@
 // or none of it. So receiving never calls handleClose() for an empty read, a message longer than
 // the receive size is reported instead of cut short in silence, and a send the kernel refuses for
 // now (a full buffer) is queued whole, in order, up to a bound.
-import os from "node:os";
 import { AF_INET, SOCK_DGRAM } from "./constants.js";
-import { type Address, fromRawAddress, toNativeAddressSync } from "./address.js";
+import { type Address, errorLocation, fromRawAddress, toNativeAddressSync } from "./address.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, checkHighWater } from "./dispatcher.js";
-import { DISCONNECTED, EBADF, isWouldBlock, systemError } from "./errors.js";
+import { EBADF, isDatagramBufferFull, isDatagramPeerGone, isWouldBlock, systemError } from "./errors.js";
 import { touchIdle } from "./idle.js";
 import { wake } from "./loop.js";
 import { type NativeAddress, binding } from "./native.js";
@@ -27,9 +26,6 @@ export const MAX_UDP_PAYLOAD_IPV4 = 65507;
 const RECEIVE_BATCH = 32;
 /** At most this many datagrams wait in the queue, whatever their size (0-byte ones included). */
 export const MAX_QUEUED_DATAGRAMS = 4096;
-
-// A full buffer: Linux says EAGAIN, BSDs may say ENOBUFS. Either way the datagram waits its turn.
-const ENOBUFS = -os.constants.errno.ENOBUFS;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -112,16 +108,14 @@ export class DatagramDispatcher extends Dispatcher {
       if (typeof r === "number") {
         if (isWouldBlock(r)) return null;
         const err = systemError(r, "recvfrom");
-        if (DISCONNECTED.has(err.code) || err.code === "ECONNREFUSED") {
-          this._closeFor(err);
-          return null;
-        }
-        throw err;
+        if (!isDatagramPeerGone(r)) throw err;
+        this._closeFor(err);
+        return null;
       }
       const from = fromRawAddress(r[1]);
       if (r[0].length <= bufferSize) return [r[0], from];
       this.handleOversized(from, bufferSize);
-      if (this.socket === null || this.socket.fileno() < 0) return null;
+      if (this._isClosed()) return null;
     }
   }
 
@@ -149,7 +143,7 @@ export class DatagramDispatcher extends Dispatcher {
         if (this._idle !== null) touchIdle(this._idle);  // sending is activity (idle timeout)
         return true;
       }
-      if (!isWouldBlock(r) && r !== -ENOBUFS) return this.#failed(r, to);
+      if (!isDatagramBufferFull(r)) return this.#failed(r, to);
     }
     if (this.isFull()) {
       this.droppedDatagrams++;
@@ -175,7 +169,7 @@ export class DatagramDispatcher extends Dispatcher {
     while (i < out.length) {
       const { data, to } = out[i]!;
       const r = send(this.#fd("sendto"), data, to);
-      if (r < 0 && (isWouldBlock(r) || r === -ENOBUFS)) break;
+      if (r < 0 && isDatagramBufferFull(r)) break;
       i++;
       this._outBytes -= data.length;
       if (r < 0) {
@@ -197,7 +191,7 @@ export class DatagramDispatcher extends Dispatcher {
       const got = this.recvfrom();
       if (got === null) return;
       this.handleDatagram(got[0], got[1]);
-      if (this.socket === null || this.socket.fileno() < 0) return;
+      if (this._isClosed()) return;
     }
   }
 
@@ -221,18 +215,15 @@ export class DatagramDispatcher extends Dispatcher {
 
   // A failed send that is not "try later": the peer refused (connected socket) closes, the rest is thrown.
   #failed(r: number, to: NativeAddress | null): false {
-    const err = systemError(r, "sendto", to === null ? undefined : `${to[1]}:${to[2]}`);
-    if (err.code === "ECONNREFUSED" || DISCONNECTED.has(err.code)) {
-      this._closeFor(err);
-      return false;
-    }
-    throw err;
+    const err = systemError(r, "sendto", to === null ? undefined : errorLocation(to));
+    if (!isDatagramPeerGone(r)) throw err;
+    this._closeFor(err);
+    return false;
   }
 
   #fd(syscall: string): number {
-    const s = this.socket;
-    if (!(s instanceof Socket) || s.fileno() < 0) throw systemError(EBADF, syscall, "(the dispatcher has no socket)");
-    return s.fileno();
+    if (this._isClosed()) throw systemError(EBADF, syscall, "(the dispatcher has no socket)");
+    return this._socketFor(syscall).fileno();
   }
 }
 

@@ -138,6 +138,19 @@ export const ECONNABORTED = E.ECONNABORTED;
 export const ENOTCONN = E.ENOTCONN;
 export const EINVAL = E.EINVAL;
 
+/**
+ * -errno of a datagram send the kernel refuses for now (a full buffer: Linux says EAGAIN, BSDs may
+ * say ENOBUFS): the datagram waits its turn.
+ */
+export function isDatagramBufferFull(r: number): boolean {
+  return r === -E.EAGAIN || r === -E.EWOULDBLOCK || r === -E.ENOBUFS;
+}
+
+/** -errno of a datagram receive or send the peer caused: gone, or refused (ICMP port unreachable). */
+export function isDatagramPeerGone(r: number): boolean {
+  return r === -E.ECONNREFUSED || isDisconnect(r);
+}
+
 /** The operation on a closed socket. */
 export function closedError(syscall: string): SystemError {
   return systemError(EBADF, syscall);
