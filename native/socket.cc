@@ -4,6 +4,7 @@
 #include "sockaddr.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -418,6 +419,24 @@ Napi::Value Dup(Info info) {
   return Result(info.Env(), fcntl(fd, F_DUPFD_CLOEXEC, 0));
 }
 
+// reserveFds(fd, count): makes the process's descriptor table hold `count` descriptors (at most the
+// RLIMIT_NOFILE soft limit) now, by duplicating fd to a number that high and closing the copy. In a
+// multi-threaded process (Node always is) the kernel waits for an RCU grace period each time the
+// table doubles (5-20 ms measured at 256, 512, ... 8192): a listener pays that once, before its
+// first burst of connections, instead of in the middle of one. Returns the count, or -errno.
+Napi::Value ReserveFds(Info info) {
+  int fd = FdArg(info, 0);
+  int64_t count = IntArg(info, 1, "count", 1, INT_MAX);
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(count) > rl.rlim_cur) {
+    count = static_cast<int64_t>(rl.rlim_cur);
+  }
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(count - 1));
+  if (copy < 0) return Result(info.Env(), -1);
+  close(copy);
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
 Napi::Value SetBlocking(Info info) {
   int fd = FdArg(info, 0);
   if (info.Length() < 2 || !info[1].IsBoolean()) throw Napi::TypeError::New(info.Env(), "flag must be a boolean");
@@ -478,6 +497,7 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
+  exports.Set("reserveFds", Napi::Function::New(env, ReserveFds, "reserveFds"));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking, "setBlocking"));
   exports.Set("fdFlags", Napi::Function::New(env, FdFlags, "fdFlags"));
   exports.Set("pollNow", Napi::Function::New(env, PollNow, "pollNow"));

@@ -288,9 +288,10 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     let pair: [Socket, Address];
     if (sock.accept === Socket.prototype.accept) {
       // The raw result: would-block (most readable events end with it) builds no Error.
-      const r = sock[kTryAccept]();
+      const r = sock[kTryAccept](true);
       if (typeof r === "number") return this._acceptFailed(sock, r, null);
       pair = r;
+      if (sock[kBuffered]() > 0) this._pollHint = true;  // accepted ahead: the next pass hands them out
     } else {
       // accept() replaced (wrapped or mocked, as Python code may do): its errors, sorted the same way.
       try {

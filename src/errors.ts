@@ -90,6 +90,19 @@ export function numericHostError(host: string): NumericHostError {
   return err;
 }
 
+/**
+ * Socket.detach() of a socket holding what was taken from the kernel ahead of the application
+ * (`count` bytes read ahead, or connections accepted ahead): code ERR_ASYNCORE_READ_AHEAD, `count`.
+ */
+export function readAheadError(count: number, unit: "byte" | "connection"): Error & { code: string; count: number } {
+  const what = `${count} ${unit}${count === 1 ? "" : "s"} ${unit === "byte" ? "read" : "accepted"} ahead`;
+  const fix = unit === "byte" ? "recv() them first, or read with the dispatcher's readAhead = 0" : "accept() them first";
+  const err = new Error(`detach(): ${what} from this socket would be lost: ${fix}`) as Error & { code: string; count: number };
+  err.code = "ERR_ASYNCORE_READ_AHEAD";
+  err.count = count;
+  return err;
+}
+
 /** The text for an errno (positive or negative); never empty. */
 export function strerror(errno: number): string {
   if (typeof errno !== "number") throw new TypeError(`errno must be a number, got ${typeof errno}`);

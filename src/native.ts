@@ -55,6 +55,7 @@ export interface NativeBinding {
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
   dup(fd: number): number;
+  reserveFds(fd: number, count: number): number;
   setBlocking(fd: number, blocking: boolean): number;
   /** Bit 0: O_NONBLOCK, bit 1: FD_CLOEXEC; or -errno. */
   fdFlags(fd: number): number;

@@ -2,9 +2,10 @@
 // socket.socket is to asyncore. Failed calls throw Node-shaped system errors (src/errors.ts).
 import { AF_INET, AF_INET6, AF_UNIX, MSG_PEEK, SOCK_STREAM, SOL_SOCKET, SO_ERROR } from "./constants.js";
 import { type Address, errorLocation, fromRawAddress, localLocation, toNativeAddressSync } from "./address.js";
-import { closedError, isWouldBlock, systemError, EBADF } from "./errors.js";
+import { closedError, isWouldBlock, readAheadError, systemError, EBADF } from "./errors.js";
 import { binding } from "./native.js";
 import { MAX_RECEIVE, ReadAhead, receive } from "./receive.js";
+import { AcceptAhead, reserveDescriptorTable } from "./accept-ahead.js";
 import { closeFd, forgetFd } from "./poller.js";
 import type { NativeAddress } from "./native.js";
 
@@ -71,6 +72,9 @@ export class Socket implements Transport {
   // (made on the first read-ahead). Every receive hands these out first, so reads stay in order
   // whichever method is used.
   #ahead: ReadAhead | null = null;
+  // A listener's connections taken from the kernel ahead of accept() (made on a dispatcher's first
+  // accept); accept() hands these out first.
+  #acceptAhead: AcceptAhead | null = null;
 
   /** A new socket, or (with `fileno`) one that takes over an existing descriptor. */
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto = 0, fileno: number | null = null) {
@@ -101,7 +105,9 @@ export class Socket implements Transport {
   }
 
   listen(backlog = 128): void {
-    check(binding.listen(this.#open("listen"), checkInt(backlog, "backlog", -0x80000000)), "listen");
+    const fd = this.#open("listen");
+    check(binding.listen(fd, checkInt(backlog, "backlog", -0x80000000)), "listen");
+    reserveDescriptorTable(fd);
   }
 
   /** A connection and its peer's address; throws code EAGAIN when none is pending. */
@@ -111,9 +117,15 @@ export class Socket implements Transport {
     return r;
   }
 
-  /** @internal */
-  [kTryAccept](): [Socket, Address] | number {
-    const r = binding.accept(this.#open("accept"));
+  /**
+   * @internal With `ahead` (a dispatcher's accept), what the kernel holds is taken into the
+   * listener's AcceptAhead queue first (see accept-ahead.ts); a queue once made serves every accept().
+   */
+  [kTryAccept](ahead = false): [Socket, Address] | number {
+    const fd = this.#open("accept");
+    let queue = this.#acceptAhead;
+    if (queue === null && ahead) queue = this.#acceptAhead = new AcceptAhead(this);
+    const r = queue === null ? binding.accept(fd) : queue.take(fd);
     if (typeof r === "number") return r;
     const sock = new Socket(this.family, this.type, this.proto, r[0]);
     const raw = r[1];
@@ -244,6 +256,8 @@ export class Socket implements Transport {
     if (fd < 0) return;
     this.#fd = -1;  // first, so that nothing can use the number once the kernel reuses it
     this.#ahead = null;
+    this.#acceptAhead?.closeAll();
+    this.#acceptAhead = null;
     unclosed.unregister(this);
     check(closeFd(fd), "close");
   }
@@ -256,6 +270,9 @@ export class Socket implements Transport {
   detach(): number {
     const fd = this.#fd;
     if (fd < 0) return fd;
+    // What was taken from the kernel ahead of the application cannot be given back to it.
+    const held = this[kBuffered]();
+    if (held > 0) throw readAheadError(held, this.#acceptAhead !== null ? "connection" : "byte");
     this.#fd = -1;
     this.#ahead = null;
     unclosed.unregister(this);
@@ -285,7 +302,9 @@ export class Socket implements Transport {
   /** @internal */
   [kBuffered](): number {
     const ahead = this.#ahead;
-    return ahead === null ? 0 : ahead.end - ahead.start;
+    if (ahead !== null) return ahead.end - ahead.start;
+    const queue = this.#acceptAhead;
+    return queue === null ? 0 : queue.length;
   }
 
   /** @internal */

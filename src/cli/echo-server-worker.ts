@@ -3,6 +3,7 @@
 import { SOMAXCONN, type Socket, type Address } from "../index.js";
 import { EchoServer } from "../../examples/echo-server.js";
 import { listenError } from "./listen.js";
+import { batchedLines } from "./report.js";
 import { serverTls } from "./tls-options.js";
 import { serveInWorker, setReusePort, workerContext } from "./workers.js";
 
@@ -38,6 +39,7 @@ await serveInWorker(
   (port) => {
     const s = new SharedEchoServer(data.host, port, undefined, SOMAXCONN);
     s.connectionIdleTimeout = data.idleTimeout;
+    s.print = batchedLines();
     s.tls = serverTls("echo-server", { "tls-cert": data.tlsCert, "tls-key": data.tlsKey });
     return (server = s);
   },

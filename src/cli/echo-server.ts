@@ -2,7 +2,7 @@
 import { SOMAXCONN } from "../index.js";
 import { EchoServer } from "../../examples/echo-server.js";
 import { bindableHost, serve } from "./listen.js";
-import { formatAddress } from "./report.js";
+import { batchedLines, formatAddress } from "./report.js";
 import type { EchoWorkerData } from "./echo-server-worker.js";
 import { SERVER_TLS, SERVER_TLS_HELP, serverTls } from "./tls-options.js";
 import { type Command, HOST_PORT, IDLE_TIMEOUT, hostAndPort, idleTimeout, parse, parseCount } from "./usage.js";
@@ -65,6 +65,7 @@ ${SERVER_TLS_HELP}
       const server = new EchoServer(h, p, undefined, SOMAXCONN);
       server.connectionIdleTimeout = idle;
       server.tls = tls;
+      server.print = batchedLines();
       return server;
     });
   },

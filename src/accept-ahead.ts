@@ -1,0 +1,113 @@
+// Called by Socket (listen(), and its dispatcher fast path kTryAccept): what keeps a burst of new
+// connections from overflowing the listen backlog while JavaScript builds a channel for each one.
+//
+// The kernel queues at most `backlog` (net.core.somaxconn, 4096 by default) finished handshakes per
+// listener and drops further SYNs; a dropped client waits a second before it tries again. Building
+// a dispatcher costs far more than accept4() itself (ten times more while the code is still cold),
+// so a dispatcher's accept() first moves what the kernel holds into this queue, one accept4() per
+// connection and nothing else, then hands out one connection. Nothing is observable but earlier
+// descriptor numbers: connections still come out one per accept(), in the kernel's order.
+//
+// And the descriptor table: in a multi-threaded process (Node always is) the kernel waits for an
+// RCU grace period whenever the process's descriptor table doubles, 5-20 ms each at 256, 512, ...,
+// 8192 descriptors here; in a burst that is time no connection is accepted. The first listen()
+// grows the table once, before any burst (reserveDescriptorTable).
+import { binding } from "./native.js";
+import type { RawAddress } from "./native.js";
+import { closeFd } from "./poller.js";
+import { EWOULDBLOCK, isWouldBlock } from "./errors.js";
+
+/** The most connections held ahead of the application per listener: the kernel's own default limit. */
+const MAX_AHEAD = 4096;
+/** Connections handed out between two drains while the queue is not empty. */
+const DRAIN_EVERY = 8;
+/** Descriptors the table is grown to by the first listen() (bounded by RLIMIT_NOFILE): 512 KiB of kernel memory. */
+const DESCRIPTOR_TABLE = 65536;
+let tableReserved = false;
+
+/** Grows this process's descriptor table once, the first time a socket (`fd`) listens. Best effort. */
+export function reserveDescriptorTable(fd: number): void {
+  if (tableReserved) return;
+  tableReserved = true;
+  binding.reserveFds(fd, DESCRIPTOR_TABLE);
+}
+
+// A listener garbage-collected while open: the connections it held ahead are closed with it.
+const orphaned = new FinalizationRegistry<AcceptAhead>((queue) => queue.closeAll());
+
+export class AcceptAhead {
+  #fds: number[] = [];
+  #peers: RawAddress[] = [];
+  #head = 0;
+  #sinceDrain = 0;
+  // The last drain ended because the kernel had nothing more: the accept() that empties the queue
+  // is then answered "would block" without asking the kernel again (once; the next one asks).
+  #kernelEmpty = false;
+
+  /** Made for `owner` (a listening Socket): its queued connections are closed if it is collected open. */
+  constructor(owner: object) {
+    orphaned.register(owner, this, this);
+  }
+
+  get length(): number {
+    return this.#fds.length - this.#head;
+  }
+
+  /**
+   * The next connection as accept() gives it ([fd, raw peer] or -errno): first takes what the
+   * kernel has queued when this queue is empty or a batch has been handed out since the last
+   * drain, then hands out the oldest.
+   */
+  take(fd: number): [number, RawAddress] | number {
+    if (this.length === 0 && this.#kernelEmpty) {
+      this.#kernelEmpty = false;
+      return -EWOULDBLOCK;
+    }
+    if (this.length === 0 || this.#sinceDrain >= DRAIN_EVERY) {
+      const r = this.#drain(fd);
+      if (this.length === 0) return r;  // nothing taken: r is the kernel's -errno
+    }
+    this.#sinceDrain++;
+    const i = this.#head++;
+    const out: [number, RawAddress] = [this.#fds[i]!, this.#peers[i]!];
+    if (this.#head === this.#fds.length) this.#reset();
+    return out;
+  }
+
+  // Accepts until the kernel has none left (or MAX_AHEAD are held, or descriptors ran out). The
+  // -errno that ended it, which the caller reports only when nothing was taken: an error after the
+  // first connection concerns the next accept() anyway, which sees it again from the kernel.
+  #drain(fd: number): number {
+    this.#sinceDrain = 0;
+    if (this.#head > 0 && this.#head * 2 >= this.#fds.length) this.#compact();
+    while (this.length < MAX_AHEAD) {
+      const r = binding.accept(fd);
+      if (typeof r === "number") {
+        this.#kernelEmpty = isWouldBlock(r);
+        return r;
+      }
+      this.#fds.push(r[0]);
+      this.#peers.push(r[1]);
+    }
+    return 0;
+  }
+
+  #compact(): void {
+    this.#fds.splice(0, this.#head);
+    this.#peers.splice(0, this.#head);
+    this.#head = 0;
+  }
+
+  #reset(): void {
+    this.#fds.length = 0;
+    this.#peers.length = 0;
+    this.#head = 0;
+  }
+
+  /** Closes every connection still held (the listener is closing): their clients see the end. */
+  closeAll(): void {
+    orphaned.unregister(this);
+    for (let i = this.#head; i < this.#fds.length; i++) closeFd(this.#fds[i]!);
+    this.#reset();
+  }
+}
