@@ -173,3 +173,34 @@ test("AsyncChat: close() in the pass of a push sends the pushed bytes first", { 
     peer.close();
   }
 });
+
+test("a gather of a few small pieces (copied and sent in one send()) and a large one (sendmsg) give the same stream, also when the kernel takes part of one", { timeout: 20_000 }, () => {
+  const [a, other] = socketpair();
+  try {
+    const expected: Buffer[] = [];
+    let seed = 0;
+    const piece = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => (seed = (seed * 31 + 7) & 0xff)));
+    // Until the kernel's buffer is full: gathers of 1..8 small pieces, and now and then a large one.
+    for (let round = 0; round < 100_000; round++) {
+      const list = round % 5 === 4 ? [piece(3000), piece(2000)] : Array.from({ length: 1 + (round % 8) }, (_, i) => piece(1 + ((round * 13 + i * 101) % 500)));
+      const whole = Buffer.concat(list);
+      const sent = a[kTrySendv](list, list.length);
+      if (sent < 0) break;  // would block: nothing taken
+      expected.push(whole.subarray(0, sent));
+      if (sent < whole.length) break;  // part of it: the stream ends there
+    }
+    const want = Buffer.concat(expected);
+    assert.ok(want.length > 50_000, `the kernel's buffer filled (${want.length} bytes)`);
+    const got: Buffer[] = [];
+    let n = 0;
+    while (n < want.length) {
+      const chunk = other.recv(65536);
+      got.push(chunk);
+      n += chunk.length;
+    }
+    assert.ok(Buffer.concat(got).equals(want), "every byte in order");
+  } finally {
+    a.close();
+    other.close();
+  }
+});
