@@ -3,9 +3,10 @@
 //
 // Every receive lands in memory made here: the addon's recvInto, recvfromInto and readInto fill a
 // range of a Buffer they are given and allocate nothing. Receives go into a shared slab, which is
-// replaced (never reused) once the next receive might not fit; its memory goes when the last view
+// replaced (never rewound) once the next receive might not fit; its memory goes when the last view
 // of it does. The slab's room past `slabUsed` has never been handed out, so the kernel may write
-// there; what lies before it is never written again.
+// there (again and again while results are copied out of it); what lies before it is never written
+// again.
 //
 // Two ways out of the slab:
 // - Dispatcher stream receives (receive(), readView(): Dispatcher.recv() on a socket or a file) are
