@@ -55,6 +55,25 @@ Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Buffer or Uint8Array");
 }
 
+Room RoomArg(const Napi::CallbackInfo& info, size_t i) {
+  napi_env env = info.Env();
+  bool is = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t count = 0;
+  void* data = nullptr;
+  napi_value ab = nullptr;
+  size_t byteOffset = 0;
+  if (i < info.Length() && napi_is_typedarray(env, info[i], &is) == napi_ok && is)
+    napi_get_typedarray_info(env, info[i], &type, &count, &data, &ab, &byteOffset);
+  if (!is || type != napi_uint8_array) throw Napi::TypeError::New(info.Env(), "buffer must be a Buffer or Uint8Array");
+  bool detached = false;
+  if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached)
+    throw Napi::TypeError::New(info.Env(), "buffer is detached (its memory was transferred)");
+  size_t offset = static_cast<size_t>(IntArg(info, i + 1, "offset", 0, static_cast<int64_t>(count)));
+  size_t length = static_cast<size_t>(IntArg(info, i + 2, "length", 0, static_cast<int64_t>(count - offset)));
+  return Room{static_cast<char*>(data) + offset, length};
+}
+
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (i >= info.Length() || !info[i].IsString())
     throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");

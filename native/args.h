@@ -17,6 +17,12 @@ struct Bytes { const char* data; size_t length; };
 Bytes BytesArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 // Bytes per element of a typed array type.
 size_t ElementSize(napi_typedarray_type type);
+// Writable room: buffer[offset, offset + length) of the Uint8Array (Buffer) at i, with offset and
+// length at i + 1 and i + 2. TypeError: not a Uint8Array, or its memory detached; RangeError:
+// offset or length not an integer, or offset + length past the end. Nothing here runs JavaScript,
+// so the memory cannot go away between this check and the system call that fills it.
+struct Room { char* data; size_t length; };
+Room RoomArg(const Napi::CallbackInfo& info, size_t i);
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 

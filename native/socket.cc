@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -62,104 +61,20 @@ int NewSocket(int family, int type, int proto) {
   return fd;
 }
 
-// Receives go into a reused scratch block. A small result is copied into a Buffer of exactly its
-// size; a large one takes the block itself (no copy) and a new block is made for the next call.
-constexpr size_t kHandOver = 32 * 1024;
-constexpr size_t kMaxScratch = 1 << 20;
-// recv(n, MSG_WAITALL) must have all n bytes of room up front: past this, RangeError.
-constexpr size_t kMaxWaitAll = 64 << 20;
-
-struct Scratch {
-  char* data = nullptr;
-  size_t size = 0;
-  ~Scratch() { free(data); }
-  char* Get(size_t n) {
-    if (size < n) {
-      free(data);
-      data = static_cast<char*>(malloc(n));
-      size = data ? n : 0;
-    }
-    return data;
-  }
-  char* Release() {
-    char* d = data;
-    data = nullptr;
-    size = 0;
-    return d;
-  }
-};
-thread_local Scratch scratch;
-
-void FreeBlock(napi_env, void* data, void*) { free(data); }
-
-// A Buffer over `data` (malloc'ed, `length` bytes), freed with it. On failure (an environment
-// shutting down) the block is freed here and the error thrown.
-Napi::Value HandOver(Napi::Env env, char* data, size_t length) {
-  napi_value buf;
-  if (napi_create_external_buffer(env, length, data, FreeBlock, nullptr, &buf) != napi_ok) {
-    free(data);
-    throw Napi::Error::New(env);
-  }
-  return Napi::Value(env, buf);
-}
-
-// Room for a receive of at most n bytes: n itself up to the scratch block's size; beyond it, no
-// more than can arrive now (what the kernel has queued, FIONREAD) or the scratch block's size,
-// whichever is more. recv(2**31-1) thus allocates what is there, not 2 GiB. A blocking socket
-// with nothing queued yet gets the scratch block's size; a receive returns at most that then.
-size_t ReceiveRoom(Napi::Env env, int fd, size_t n, int flags) {
-  if (n <= kMaxScratch) return n;
-  if (flags & MSG_WAITALL) {
-    if (n > kMaxWaitAll)
-      throw Napi::RangeError::New(env, "bufsize " + std::to_string(n) + " is too large with MSG_WAITALL (at most " +
-                                           std::to_string(kMaxWaitAll) + ")");
-    return n;
-  }
-  int queued = 0;
-  if (ioctl(fd, FIONREAD, &queued) < 0 || queued < 0) queued = 0;
-  return std::min(n, std::max(kMaxScratch, static_cast<size_t>(queued)));
-}
-
-// Receive up to n bytes with `recvfn(buf, room)`; returns a Buffer of what came, or -errno.
-//
-// MSG_TRUNC: the kernel then returns the datagram's full length, which may exceed what it copied
-// (and a TCP socket discards the bytes instead of copying them). The result is never longer than
-// the room actually filled: at most n bytes, and bytes the kernel did not copy read as zeros
-// (the room is cleared first), never as stale memory of an earlier receive.
+// Receives: every one lands in memory JavaScript owns and passes in (src/receive.ts decides which
+// memory and how much of it); nothing is allocated or kept here. The count returned is never more
+// than the room given: with MSG_TRUNC the kernel returns a datagram's full length, which may exceed
+// what it copied, and on TCP it discards the bytes instead of copying them, so the room is cleared
+// first and bytes the kernel did not copy read as zeros, never as what the memory held before.
+// ReceiveInto returns the bytes received or -errno.
 template <typename F>
-Napi::Value ReceiveInto(Napi::Env env, int fd, size_t n, int flags, F recvfn) {
-  size_t room = ReceiveRoom(env, fd, n, flags);
-  bool own = room > kMaxScratch;  // a block of its own, handed over as it is
-  char* data = own ? static_cast<char*>(malloc(room)) : scratch.Get(room < 4096 ? 4096 : room);
-  if (data == nullptr) throw Napi::RangeError::New(env, "recv: cannot allocate " + std::to_string(room) + " bytes");
-  if (flags & MSG_TRUNC) std::memset(data, 0, room);
-  ssize_t r = RetryEintr([&] { return recvfn(data, room); });
-  if (r < 0) {
-    int e = errno;
-    if (own) free(data);
-    return Napi::Number::New(env, -e);
-  }
-  size_t length = std::min(static_cast<size_t>(r), room);
-  if (length < kHandOver) {
-    Napi::Value copy;
-    try {
-      copy = Napi::Buffer<char>::Copy(env, data, length);
-    } catch (...) {
-      if (own) free(data);
-      throw;
-    }
-    if (own) free(data);
-    return copy;
-  }
-  if (!own) return HandOver(env, scratch.Release(), length);
-  if (length < room) {  // give back what the receive did not use
-    char* shrunk = static_cast<char*>(realloc(data, length));
-    if (shrunk != nullptr) data = shrunk;
-  }
-  return HandOver(env, data, length);
+double ReceiveInto(Room room, int flags, F receive) {
+  if ((flags & MSG_TRUNC) && room.length > 0) std::memset(room.data, 0, room.length);
+  ssize_t r = RetryEintr(receive);
+  if (r < 0) return -errno;
+  return static_cast<double>(std::min(static_cast<size_t>(r), room.length));
 }
 
-size_t SizeArg(Info info, size_t i) { return static_cast<size_t>(IntArg(info, i, "bufsize", 0, INT_MAX)); }
 int FlagsArg(Info info, size_t i) {
   return i < info.Length() && !info[i].IsUndefined() ? static_cast<int>(IntArg(info, i, "flags", 0, INT_MAX)) : 0;
 }
@@ -291,54 +206,49 @@ Napi::Value SendTo(Info info) {
   }));
 }
 
-Napi::Value Recv(Info info) {
-  int fd = FdArg(info, 0);
-  size_t n = SizeArg(info, 1);
-  int flags = FlagsArg(info, 2);
-  return ReceiveInto(info.Env(), fd, n, flags, [&](char* buf, size_t cap) { return recv(fd, buf, cap, flags); });
-}
-
-// recvInto(fd, buffer, offset, length): receives into buffer[offset, offset + length); bytes or -errno.
+// recvInto(fd, buffer, offset, length[, flags]): recv() into buffer[offset, offset + length); bytes or -errno.
 Napi::Value RecvInto(Info info) {
-  Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
-  if (info.Length() < 2 || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "buffer must be a Buffer or Uint8Array");
-  Napi::TypedArray t = info[1].As<Napi::TypedArray>();
-  napi_typedarray_type type;
-  size_t count = 0;
-  void* data = nullptr;
-  napi_get_typedarray_info(env, t, &type, &count, &data, nullptr, nullptr);
-  size_t size = count * ElementSize(type);
-  size_t offset = static_cast<size_t>(IntArg(info, 2, "offset", 0, static_cast<int64_t>(size)));
-  size_t length = static_cast<size_t>(IntArg(info, 3, "length", 0, static_cast<int64_t>(size - offset)));
-  if (data == nullptr) return Napi::Number::New(env, length == 0 ? 0 : -EFAULT);  // detached
-  char* at = static_cast<char*>(data) + offset;
-  return Result(env, RetryEintr([&] { return recv(fd, at, length, 0); }));
+  Room room = RoomArg(info, 1);
+  int flags = FlagsArg(info, 4);
+  return Napi::Number::New(info.Env(), ReceiveInto(room, flags, [&] { return recv(fd, room.data, room.length, flags); }));
 }
 
-Napi::Value RecvFrom(Info info) {
+// recvfromInto(fd, buffer, offset, length, flags): recvfrom() into buffer[offset, offset + length);
+// [bytes, sender's address] or -errno. The address is null where the kernel gives none (a
+// connected stream socket).
+Napi::Value RecvFromInto(Info info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
-  size_t n = SizeArg(info, 1);
-  int flags = FlagsArg(info, 2);
+  Room room = RoomArg(info, 1);
+  int flags = FlagsArg(info, 4);
   sockaddr_storage sa;
   socklen_t len = sizeof(sa);
   std::memset(&sa, 0, sizeof(sa));
-  Napi::Value data = ReceiveInto(env, fd, n, flags, [&](char* buf, size_t cap) {
+  double r = ReceiveInto(room, flags, [&] {
     len = sizeof(sa);
-    return recvfrom(fd, buf, cap, flags, reinterpret_cast<sockaddr*>(&sa), &len);
+    return recvfrom(fd, room.data, room.length, flags, reinterpret_cast<sockaddr*>(&sa), &len);
   });
-  if (data.IsNumber()) return data;
+  if (r < 0) return Napi::Number::New(env, r);
   Napi::Array result = Napi::Array::New(env, 2);
-  result.Set(0u, data);
+  result.Set(0u, Napi::Number::New(env, r));
   result.Set(1u, FormatAddress(env, sa, len));
   return result;
 }
 
-Napi::Value Read(Info info) {
+// readInto(fd, buffer, offset, length): read() into buffer[offset, offset + length); bytes or -errno.
+Napi::Value ReadInto(Info info) {
   int fd = FdArg(info, 0);
-  size_t n = SizeArg(info, 1);
-  return ReceiveInto(info.Env(), fd, n, 0, [&](char* buf, size_t cap) { return read(fd, buf, cap); });
+  Room room = RoomArg(info, 1);
+  return Napi::Number::New(info.Env(), ReceiveInto(room, 0, [&] { return read(fd, room.data, room.length); }));
+}
+
+// queued(fd): bytes the kernel holds for the next receive (FIONREAD: a stream's whole queue, the
+// next datagram's length), or -errno. Sizes a receive asked for far more than can arrive.
+Napi::Value Queued(Info info) {
+  int fd = FdArg(info, 0);
+  int n = 0;
+  return Result(info.Env(), ioctl(fd, FIONREAD, &n) < 0 ? -1 : n);
 }
 
 Napi::Value Write(Info info) {
@@ -485,10 +395,10 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("send", Napi::Function::New(env, Send, "send"));
   exports.Set("sendto", Napi::Function::New(env, SendTo, "sendto"));
   exports.Set("sendv", Napi::Function::New(env, SendV, "sendv"));
-  exports.Set("recv", Napi::Function::New(env, Recv, "recv"));
-  exports.Set("recvfrom", Napi::Function::New(env, RecvFrom, "recvfrom"));
   exports.Set("recvInto", Napi::Function::New(env, RecvInto, "recvInto"));
-  exports.Set("read", Napi::Function::New(env, Read, "read"));
+  exports.Set("recvfromInto", Napi::Function::New(env, RecvFromInto, "recvfromInto"));
+  exports.Set("readInto", Napi::Function::New(env, ReadInto, "readInto"));
+  exports.Set("queued", Napi::Function::New(env, Queued, "queued"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
   exports.Set("getsockname", Napi::Function::New(env, GetName<getsockname>, "getsockname"));
   exports.Set("getpeername", Napi::Function::New(env, GetName<getpeername>, "getpeername"));

@@ -13,6 +13,7 @@ import { EBADF, isDatagramBufferFull, isDatagramPeerGone, isWouldBlock, systemEr
 import { touchIdle } from "./idle.js";
 import { wake } from "./loop.js";
 import { type NativeAddress, binding } from "./native.js";
+import { receiveFrom } from "./receive.js";
 import { Socket, checkBytes, checkInt } from "./socket.js";
 
 /**
@@ -104,7 +105,7 @@ export class DatagramDispatcher extends Dispatcher {
     for (;;) {
       const fd = this.#fd("recvfrom");
       // One byte more than asked: a datagram that fills it was longer than bufferSize.
-      const r = binding.recvfrom(fd, bufferSize + 1, 0);
+      const r = receiveFrom(fd, bufferSize + 1, 0);
       if (typeof r === "number") {
         if (isWouldBlock(r)) return null;
         const err = systemError(r, "recvfrom");

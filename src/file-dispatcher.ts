@@ -1,10 +1,12 @@
-// FileWrapper and FileDispatcher: asyncore over a plain descriptor (a pipe, a terminal).
+// Called by applications (Python's file_wrapper, file_dispatcher) and Dispatcher (its socket may be a
+// FileWrapper): asyncore over a plain descriptor (a pipe, a terminal); reads go through src/receive.ts.
 import { SOL_SOCKET, SO_ERROR } from "./constants.js";
 import { type SocketMap } from "./loop.js";
 import { Dispatcher } from "./dispatcher.js";
 import { closedError, systemError } from "./errors.js";
 import { binding } from "./native.js";
 import { closeFd } from "./poller.js";
+import { MAX_RECEIVE, readExact, readView } from "./receive.js";
 import { type Transport, checkBytes, checkInt, kBuffered, kTryRecv, kTrySend } from "./socket.js";
 
 const unclosed = new FinalizationRegistry<number>((fd) => {
@@ -35,7 +37,7 @@ export class FileWrapper implements Transport {
   }
 
   read(n: number): Buffer {
-    const r = binding.read(this.#open("read"), checkInt(n, "bufferSize"));
+    const r = readExact(this.#open("read"), checkInt(n, "bufferSize"));
     if (typeof r === "number") throw systemError(r, "read");
     return r;
   }
@@ -79,7 +81,7 @@ export class FileWrapper implements Transport {
 
   /** @internal */
   [kTryRecv](n: number): Buffer | number {
-    return this.fd < 0 ? closedError("read").errno : binding.read(this.fd, n);
+    return this.fd < 0 ? closedError("read").errno : readView(this.fd, Math.min(n, MAX_RECEIVE));
   }
 
   /** @internal */

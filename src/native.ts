@@ -41,11 +41,16 @@ export interface NativeBinding {
   /** One sendmsg() of the first `count` buffers; bytes sent or -errno. */
   sendv(fd: number, buffers: readonly Uint8Array[], count: number): number;
   sendto(fd: number, data: ArrayBufferView, flags: number, ...address: NativeAddress): number;
-  recv(fd: number, n: number, flags: number): Buffer | number;
-  recvfrom(fd: number, n: number, flags: number): [Buffer, RawAddress] | number;
-  /** Receives into buffer[offset, offset + length); bytes or -errno. */
-  recvInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
-  read(fd: number, n: number): Buffer | number;
+  // Receives fill buffer[offset, offset + length) of a Uint8Array src/receive.ts gives (TypeError
+  // for anything else or a detached one, RangeError past its end) and never report more than that.
+  /** recv(2): bytes or -errno. */
+  recvInto(fd: number, buffer: Uint8Array, offset: number, length: number, flags?: number): number;
+  /** recvfrom(2): [bytes, sender (null where the kernel gives none)] or -errno. */
+  recvfromInto(fd: number, buffer: Uint8Array, offset: number, length: number, flags: number): [number, RawAddress] | number;
+  /** read(2): bytes or -errno. */
+  readInto(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  /** Bytes the kernel holds for the next receive (FIONREAD), or -errno. */
+  queued(fd: number): number;
   write(fd: number, data: ArrayBufferView): number;
   getsockname(fd: number): RawAddress | number;
   getpeername(fd: number): RawAddress | number;

@@ -4,7 +4,7 @@ import { AF_INET, AF_INET6, AF_UNIX, MSG_PEEK, SOCK_STREAM, SOL_SOCKET, SO_ERROR
 import { type Address, errorLocation, fromRawAddress, localLocation, toNativeAddressSync } from "./address.js";
 import { closedError, isWouldBlock, readAheadError, systemError, EBADF } from "./errors.js";
 import { binding } from "./native.js";
-import { MAX_RECEIVE, ReadAhead, receive } from "./receive.js";
+import { MAX_RECEIVE, ReadAhead, receive, receiveExact, receiveFrom, takesAhead } from "./receive.js";
 import { AcceptAhead, reserveDescriptorTable } from "./accept-ahead.js";
 import { closeFd, forgetFd } from "./poller.js";
 import type { NativeAddress } from "./native.js";
@@ -184,15 +184,18 @@ export class Socket implements Transport {
     const fd = this.#open("recv");
     checkInt(bufferSize, "bufferSize");
     checkInt(flags, "flags");
-    if (this.#ahead !== null && this.#ahead.length > 0 && (flags & ~MSG_PEEK) === 0) return this.#ahead.take(bufferSize, flags !== 0);
-    const r = binding.recv(fd, bufferSize, flags);
+    if (takesAhead(this.#ahead, flags)) return this.#ahead.take(bufferSize, (flags & MSG_PEEK) !== 0);
+    const r = receiveExact(fd, bufferSize, flags);
     if (typeof r === "number") throw systemError(r, "recv");
     return r;
   }
 
   recvfrom(bufferSize: number, flags = 0): [Buffer, Address] {
-    if (this.#ahead !== null && this.#ahead.length > 0 && (flags & ~MSG_PEEK) === 0) return [this.recv(bufferSize, flags), this.getpeername()];
-    const r = binding.recvfrom(this.#open("recvfrom"), checkInt(bufferSize, "bufferSize"), checkInt(flags, "flags"));
+    const fd = this.#open("recvfrom");
+    checkInt(bufferSize, "bufferSize");
+    checkInt(flags, "flags");
+    if (takesAhead(this.#ahead, flags)) return [this.#ahead.take(bufferSize, (flags & MSG_PEEK) !== 0), this.getpeername()];
+    const r = receiveFrom(fd, bufferSize, flags);
     if (typeof r === "number") throw systemError(r, "recvfrom");
     return [r[0], fromRawAddress(r[1])];
   }

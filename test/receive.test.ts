@@ -1,15 +1,18 @@
 // The receive path (src/receive.ts) and the accept shortcut: read-ahead hands bytes out in order
 // whichever method reads, received memory queued by DispatcherWithSend is never copied and the
-// pieces of one read-ahead leave as one buffer, a dispatcher made for a just-accepted socket gets
-// its peer address from accept(), and errors.ts classifies -errno and Errors alike.
+// pieces of one read-ahead leave as one buffer, small results of the other receives (recvfrom,
+// flags, datagrams, files) hold only their own bytes, a dispatcher made for a just-accepted socket
+// gets its peer address from accept(), and errors.ts classifies -errno and Errors alike.
 import os from "node:os";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  AF_INET, Dispatcher, DispatcherWithSend, MSG_PEEK, Socket, type Address, type SocketMap, closeAll, loop, socketpair,
+  AF_INET, AF_UNIX, DatagramDispatcher, Dispatcher, DispatcherWithSend, FileDispatcher, FileWrapper, MSG_DONTWAIT, MSG_OOB,
+  MSG_PEEK, MSG_WAITALL, SOCK_DGRAM, Socket, type Address, type SocketMap, closeAll, loop, socketpair,
 } from "../src/index.js";
+import { binding } from "../src/native.js";
 import { isDisconnect, isWouldBlock, systemError } from "../src/errors.js";
-import { isReceived, joinReceived } from "../src/receive.js";
+import { MAX_WAITALL, isReceived, joinReceived } from "../src/receive.js";
 import { kBuffered, kTryRecv } from "../src/socket.js";
 import { POLLERS } from "./helpers/pollers.js";
 
@@ -31,6 +34,84 @@ test("read-ahead: one receive serves several recv(n), then recv(), recv(MSG_PEEK
     assert.equal(a[kBuffered](), 0);
     b.send(Buffer.from("next"));
     assert.deepEqual(a.recv(100), Buffer.from("next"), "then the kernel again");
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test("read-ahead comes first for MSG_DONTWAIT and MSG_WAITALL too; MSG_OOB goes to the kernel", { timeout: 5_000 }, () => {
+  const [a, b] = socketpair();
+  try {
+    b.sendall(Buffer.from("0123456789"));
+    assert.deepEqual(a[kTryRecv](2, 65536), Buffer.from("01"));
+    b.sendall(Buffer.from("later"));
+    assert.deepEqual(a.recv(3, MSG_DONTWAIT), Buffer.from("234"), "not the kernel's later bytes");
+    assert.deepEqual(a.recvfrom(100, MSG_DONTWAIT | MSG_PEEK)[0], Buffer.from("56789"));
+    assert.deepEqual(a.recv(2, MSG_WAITALL), Buffer.from("56"));
+    assert.deepEqual(a.recv(100, MSG_WAITALL), Buffer.from("789"), "what was read ahead, then the kernel");
+    assert.deepEqual(a.recv(100), Buffer.from("later"));
+    b.sendall(Buffer.from("more"));
+    assert.deepEqual(a[kTryRecv](1, 65536), Buffer.from("m"));
+    assert.throws(() => a.recv(1, MSG_OOB), { code: "EINVAL" }, "no urgent data waits: the kernel answered, not the read-ahead");
+    assert.equal(a[kBuffered](), 3, "the read-ahead is still there");
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test("small results of recv(flags), recvfrom(), datagrams and FileWrapper.read() hold only their own bytes; large ones are views", { timeout: 5_000 }, () => {
+  const owns = (buf: Buffer): boolean => !isReceived(buf) && buf.buffer.byteLength <= 8192;
+  const [a, b] = socketpair(AF_UNIX, SOCK_DGRAM);
+  const [s, t] = socketpair();
+  const map: SocketMap = new Map();
+  try {
+    b.send(bytes(60));
+    const peek = a.recv(100, MSG_PEEK);
+    assert.deepEqual(peek, bytes(60));
+    assert.ok(owns(peek), "a peeked datagram: its own bytes");
+    const [small] = a.recvfrom(100);
+    assert.deepEqual(small, bytes(60), "MSG_PEEK did not consume");
+    assert.ok(owns(small), "a 60-byte datagram does not keep a 1 MiB block alive");
+    assert.deepEqual(peek, bytes(60), "the next receive did not write into what was handed out");
+    b.send(bytes(40_000, 1));
+    const large = a.recv(65536);
+    assert.deepEqual(large, bytes(40_000, 1));
+    assert.ok(isReceived(large), "a large result is a view of the receive memory");
+    b.send(bytes(50, 2));
+    assert.deepEqual(a.recv(65536), bytes(50, 2));
+    assert.deepEqual(large, bytes(40_000, 1), "and is never written again");
+    // DatagramDispatcher.recvfrom()
+    const d = new DatagramDispatcher(a, map);
+    b.send(bytes(60, 3));
+    const got = d.recvfrom();
+    assert.ok(got !== null && got[0].equals(bytes(60, 3)) && owns(got[0]));
+    // FileWrapper.read(): exact; FileDispatcher.recv(): a view, as Dispatcher.recv() on a socket.
+    const w = new FileWrapper(s.fileno());
+    t.send(bytes(30, 4));
+    const read = w.read(100);
+    assert.deepEqual(read, bytes(30, 4));
+    assert.ok(owns(read));
+    w.close();
+    const f = new FileDispatcher(s.fileno(), map);
+    t.send(bytes(30, 5));
+    const viaDispatcher = f.recv(100);
+    assert.deepEqual(viaDispatcher, bytes(30, 5));
+    assert.ok(isReceived(viaDispatcher));
+  } finally {
+    closeAll(map);
+    for (const x of [a, b, s, t]) x.close();
+  }
+});
+
+test("recv(n, MSG_WAITALL) past MAX_WAITALL: RangeError, nothing allocated or received; recv(2**31-1) returns what is there", { timeout: 5_000 }, () => {
+  const [a, b] = socketpair();
+  try {
+    b.sendall(Buffer.from("abc"));
+    assert.throws(() => a.recv(MAX_WAITALL + 1, MSG_WAITALL), RangeError);
+    assert.equal(binding.queued(a.fileno()), 3);
+    assert.deepEqual(a.recv(2 ** 31 - 1), Buffer.from("abc"));
   } finally {
     a.close();
     b.close();

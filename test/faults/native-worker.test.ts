@@ -37,13 +37,14 @@ const WORKERS: Record<string, string> = {
     binding.listen(l, 8);
     const list = [Buffer.from("x"), Buffer.from("y")];
     const changes = new Int32Array(2);
+    const room = Buffer.alloc(70000);
     binding.poller.init(() => {});
     parentPort.postMessage("ready");
     for (let i = 0; ; i++) {
       binding.send(a, Buffer.alloc(64 + (i & 1023)), 0);
-      binding.recv(b, 70000, 0);
+      binding.recvInto(b, room, 0, 70000, 0);
       binding.sendv(a, list, 2);
-      binding.recvfrom(b, 16, 0);
+      binding.recvfromInto(b, room, 8, 16, 0);
       binding.accept(l);
       binding.getsockname(l);
       binding.getsockopt(l, binding.constants.SOL_SOCKET, binding.constants.SO_ERROR);
@@ -51,7 +52,7 @@ const WORKERS: Record<string, string> = {
       changes[0] = c; changes[1] = 1;
       binding.poller.pollNow(changes, 1);
       binding.close(c); binding.close(d);
-      try { binding.recv("x", 1, 0); } catch {}
+      try { binding.recvInto("x", room, 0, 1); } catch {}
       try { binding.sendv(a, [1], 1); } catch {}
     }
   `,
