@@ -27,9 +27,9 @@ export class DispatcherWithSend extends Dispatcher {
   /** @internal */
   declare _highWater: number;
   // "input": the peer ended its input while output was queued (handleClose() once it is sent);
-  // "close": closeWhenDone() was called (close() once the queue is sent).
+  // "close": closeWhenDone() was called (close() once the queue is sent). Default null (prototype).
   /** @internal */
-  _afterOutput: "input" | "close" | null = null;
+  declare _afterOutput: "input" | "close" | null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map);
@@ -190,10 +190,11 @@ export class DispatcherWithSend extends Dispatcher {
         // closing anyway: what the kernel did not take is dropped, as Python's close() drops out_buffer
       }
     }
-    this._afterOutput = null;
+    if (this._afterOutput !== null) this._afterOutput = null;
     super.close();
   }
 }
 
 // Defaults on the prototype: a connection holds them only once changed.
 DispatcherWithSend.prototype._highWater = DEFAULT_OUTPUT_HIGH_WATER;
+DispatcherWithSend.prototype._afterOutput = null;

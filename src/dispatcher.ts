@@ -39,13 +39,20 @@ export { DEFAULT_OUTPUT_HIGH_WATER, MAX_DEFERRED, checkHighWater } from "./outpu
  * asyncore's dispatcher. `S` is what `socket` holds: a Socket (the default; so
  * `this.socket?.getpeername()` needs no cast), or a FileWrapper for a FileDispatcher.
  */
-// Fields a channel rarely changes are defaults on the prototype, as asyncore's class attributes
-// are: an instance holds them only once set (each costs 8 bytes in every idle connection).
+// Fields a channel rarely changes are defaults on the prototype (below the class), as asyncore's
+// class attributes are: an instance holds one only once it is set, so an idle accepted connection
+// carries just what it uses (each field costs 8 bytes per connection; 10,000 idle connections are
+// a target). Writes of a default value are skipped where it may already be the default (close(),
+// setSocket()): such a write would add the field to every instance. What every pass or every read
+// reads and most channels change (connected, socket, _fileno, _pollHint) stays an own field, so
+// instances of a class keep one hidden class.
 export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Channel {
   declare debug: boolean;
   connected = false;
-  accepting = false;
-  connecting = false;
+  /** True once listen() was called (until close()); default false. */
+  declare accepting: boolean;
+  /** True from connect() until the connection is made or closed; default false. */
+  declare connecting: boolean;
   declare closing: boolean;
   addr: Address | null = null;
   socket: S | null = null;
@@ -75,29 +82,30 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
    * went to handleError()); null when handleClose() comes from a clean end of input. Only a new
    * socket sets it back to null.
    */
-  closeError: Error | null = null;
+  declare closeError: Error | null;
 
+  // The map given to the constructor; the prototype's default is socketMap.
   /** @internal */
-  _map: SocketMap;
+  declare _map: SocketMap;
   /** @internal */
   _fileno: number | null = null;
-  // A name lookup for connect() in flight (Hold), or its failure waiting to be reported.
+  // A name lookup for connect() in flight (Hold), or its failure waiting to be reported. Default null.
   /** @internal */
-  _lookup: "pending" | null = null;
+  declare _lookup: "pending" | null;
   // Set when the loop must ask [kPollState]() (a lookup, or input read ahead): one field load per
   // pass for every other channel.
   /** @internal */
   _pollHint = false;
   /** @internal */
-  _lookupError: unknown = null;
-  // Made when accept() first runs out of descriptors (most channels never do).
+  declare _lookupError: unknown;
+  // Made when accept() first runs out of descriptors (most channels never do). Default null.
   /** @internal */
-  _acceptPause: AcceptPause | null = null;
+  declare _acceptPause: AcceptPause | null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     if (map !== undefined && map !== null && !(map instanceof Map)) throw new TypeError("map must be a Map");
     if (sock !== undefined && sock !== null && !(sock instanceof Socket)) throw new TypeError("sock must be a Socket");
-    this._map = map ?? socketMap;
+    if (map !== undefined && map !== null) this._map = map;
     if (sock) {
       // Just accepted: non-blocking from birth, and accept() gave the peer's address.
       const peer = takeAcceptedPeer(sock);
@@ -162,7 +170,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     if (sock.fileno() < 0) throw systemError(EBADF, "setSocket", "(the Socket is closed)");  // no map key -1
     this.socket = sock as S;  // a Socket, whatever S says: FileDispatcher does not call setSocket()
     this._fileno = sock.fileno();
-    this.closeError = null;
+    if (this.closeError !== null) this.closeError = null;
     this.addChannel(map);
   }
 
@@ -427,10 +435,10 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       this._acceptPause = null;
     }
     this.connected = false;
-    this.accepting = false;
-    this.connecting = false;
-    this._lookup = null;
-    this._lookupError = null;
+    if (this.accepting) this.accepting = false;
+    if (this.connecting) this.connecting = false;
+    if (this._lookup !== null) this._lookup = null;
+    if (this._lookupError !== null) this._lookupError = null;
     this.delChannel();
     if (this.socket !== null) {
       try {
@@ -549,9 +557,9 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     this.logInfo("unhandled write event", "warning");
   }
 
-  // Idle timeout (see idle.ts): null, or the record each pass checks.
+  // Idle timeout (see idle.ts): null (the default), or the record each pass checks.
   /** @internal */
-  _idle: IdleRecord | null = null;
+  declare _idle: IdleRecord | null;
   /**
    * Seconds without a read or write event dispatched and without a send before handleTimeout()
    * is called (default null: none). Settable at any time; setting it starts the idle period anew.
@@ -617,6 +625,14 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
 }
 
 Dispatcher.prototype.debug = false;
+Dispatcher.prototype.accepting = false;
+Dispatcher.prototype.connecting = false;
+Dispatcher.prototype.closeError = null;
+Dispatcher.prototype._map = socketMap;
+Dispatcher.prototype._lookup = null;
+Dispatcher.prototype._lookupError = null;
+Dispatcher.prototype._acceptPause = null;
+Dispatcher.prototype._idle = null;
 Dispatcher.prototype._connectingTo = null;
 Dispatcher.prototype.closing = false;
 Dispatcher.prototype._ignoreLogTypes = null;

@@ -37,7 +37,7 @@ export function getIdleTimeout(ch: IdleChannel): number | null {
  */
 export function setIdleTimeout(ch: IdleChannel, seconds: number | null | undefined): void {
   if (seconds === null || seconds === undefined || seconds === 0 || seconds === Infinity) {
-    ch._idle = null;
+    if (ch._idle !== null) ch._idle = null;  // null may be a class default: not copied onto every channel
     return;
   }
   if (typeof seconds !== "number") throw new TypeError(`idleTimeout must be a number of seconds or null, got ${typeof seconds}`);

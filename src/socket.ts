@@ -69,9 +69,11 @@ function check(result: number, syscall: string): number {
 }
 
 export class Socket implements Transport {
-  readonly family: number;
-  readonly type: number;
-  readonly proto: number;
+  // The usual values (AF_INET, SOCK_STREAM, 0) are defaults on the prototype (below the class): a
+  // socket holds its own only when it differs, so an accepted TCP/IPv4 connection carries none.
+  declare readonly family: number;
+  declare readonly type: number;
+  declare readonly proto: number;
   #fd: number;
   // Stream bytes the kernel gave a dispatcher's read-ahead and the application has not read yet
   // (made on the first read-ahead). Every receive hands these out first, so reads stay in order
@@ -86,9 +88,9 @@ export class Socket implements Transport {
     checkInt(family, "family");
     checkInt(type, "type");
     checkInt(proto, "proto");
-    this.family = family;
-    this.type = type;
-    this.proto = proto;
+    if (family !== AF_INET) this.family = family;
+    if (type !== SOCK_STREAM) this.type = type;
+    if (proto !== 0) this.proto = proto;
     this.#fd = fileno === null ? check(binding.socket(family, type, proto), "socket") : checkInt(fileno, "fileno");
     unclosed.register(this, this.#fd, this);
   }
@@ -340,6 +342,10 @@ export class Socket implements Transport {
     return `<Socket fd=${this.#fd} family=${kind} type=${this.type}>`;
   }
 }
+
+(Socket.prototype as { family: number }).family = AF_INET;
+(Socket.prototype as { type: number }).type = SOCK_STREAM;
+(Socket.prototype as { proto: number }).proto = 0;
 
 // The socket the last accept() made and its peer's address: a dispatcher made for it at once (the
 // usual handleAccepted()) takes both from here instead of a getpeername() and two fcntl() calls.
