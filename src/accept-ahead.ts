@@ -36,8 +36,8 @@ export function reserveDescriptorTable(fd: number): void {
 const orphaned = new FinalizationRegistry<AcceptAhead>((queue) => queue.closeAll());
 
 export class AcceptAhead {
-  #fds: number[] = [];
-  #peers: RawAddress[] = [];
+  // The addon's accept() results as they came ([fd, peer]): handed out as they are.
+  #items: [number, RawAddress][] = [];
   #head = 0;
   #sinceDrain = 0;
   // The last drain ended because the kernel had nothing more: the accept() that empties the queue
@@ -50,7 +50,7 @@ export class AcceptAhead {
   }
 
   get length(): number {
-    return this.#fds.length - this.#head;
+    return this.#items.length - this.#head;
   }
 
   /**
@@ -69,8 +69,9 @@ export class AcceptAhead {
     }
     this.#sinceDrain++;
     const i = this.#head++;
-    const out: [number, RawAddress] = [this.#fds[i]!, this.#peers[i]!];
-    if (this.#head === this.#fds.length) this.#reset();
+    const out = this.#items[i]!;
+    this.#items[i] = undefined as unknown as [number, RawAddress];  // not kept once handed out
+    if (this.#head === this.#items.length) this.#reset();
     return out;
   }
 
@@ -79,35 +80,32 @@ export class AcceptAhead {
   // first connection concerns the next accept() anyway, which sees it again from the kernel.
   #drain(fd: number): number {
     this.#sinceDrain = 0;
-    if (this.#head > 0 && this.#head * 2 >= this.#fds.length) this.#compact();
+    if (this.#head > 0 && this.#head * 2 >= this.#items.length) this.#compact();
     while (this.length < MAX_AHEAD) {
       const r = binding.accept(fd);
       if (typeof r === "number") {
         this.#kernelEmpty = isWouldBlock(r);
         return r;
       }
-      this.#fds.push(r[0]);
-      this.#peers.push(r[1]);
+      this.#items.push(r);
     }
     return 0;
   }
 
   #compact(): void {
-    this.#fds.splice(0, this.#head);
-    this.#peers.splice(0, this.#head);
+    this.#items.splice(0, this.#head);
     this.#head = 0;
   }
 
   #reset(): void {
-    this.#fds.length = 0;
-    this.#peers.length = 0;
+    this.#items.length = 0;
     this.#head = 0;
   }
 
   /** Closes every connection still held (the listener is closing): their clients see the end. */
   closeAll(): void {
     orphaned.unregister(this);
-    for (let i = this.#head; i < this.#fds.length; i++) closeFd(this.#fds[i]!);
+    for (let i = this.#head; i < this.#items.length; i++) closeFd(this.#items[i]![0]);
     this.#reset();
   }
 }
