@@ -1,10 +1,12 @@
-// Used by src/splice-relay.ts (`asyncore forward` without TLS, on Linux). One kernel pipe between
-// two sockets, filled and drained with splice(2): the bytes never enter user space; their count does.
+// Used by src/splice-relay.ts (`asyncore forward` without TLS, on Linux). A kernel pipe between two
+// sockets, filled and drained with splice(2): the bytes never enter user space, their count does;
+// and the pool that lends empty pipes to the directions that have bytes to move.
 import { binding } from "./native.js";
-import { isWouldBlock, systemError } from "./errors.js";
+import { errnoOf, isOutOfResources, isWouldBlock, systemError } from "./errors.js";
 
-/** True where splice(2) can be tried: Linux (elsewhere the addon's calls return ENOSYS). */
-export const spliceAvailable: boolean = process.platform === "linux";
+/** True where splice(2) can be tried: Linux, with an addon that has it (elsewhere its calls return ENOSYS). */
+export const spliceAvailable: boolean =
+  process.platform === "linux" && typeof binding.splice === "function" && typeof binding.pipe === "function";
 
 // A read of what a pipe holds, for a direction that stops splicing (see takeAll()).
 const TAKE_CHUNK = 64 * 1024;
@@ -97,5 +99,63 @@ export class SplicePipe {
 
   get closed(): boolean {
     return this.#closed;
+  }
+}
+
+/**
+ * Empty pipes lent to the directions of a forwarder's connections: a direction takes one when it
+ * has bytes to move and gives it back once they are all out, so an idle connection holds none and
+ * a busy one holds them only while its bytes are in flight (descriptors, and the pipe pages an
+ * unprivileged user may have, are not spent on connections that wait). Up to `keep` empty pipes
+ * wait for the next taker; all of them close when the last channel using the pool closes.
+ */
+export class PipePool {
+  readonly #free: SplicePipe[] = [];
+  #users = 0;
+  #unavailable = false;
+
+  /** `limit`: the most bytes a pipe may hold; `keep`: how many empty pipes to keep open. */
+  constructor(readonly limit: number, readonly keep = 16) {}
+
+  /**
+   * An empty pipe, or null when none can be had now (EMFILE, ENFILE, ENOMEM: the caller copies
+   * this time) or at all (no pipes or splice here: every later call returns null at once).
+   */
+  take(): SplicePipe | null {
+    const pipe = this.#free.pop();
+    if (pipe !== undefined) return pipe;
+    if (this.#unavailable) return null;
+    try {
+      return SplicePipe.open(this.limit);
+    } catch (err) {
+      if (!isOutOfResources(errnoOf(err))) this.#unavailable = true;
+      return null;
+    }
+  }
+
+  /** Takes back a pipe: kept when empty and there is room among the free ones, closed otherwise. */
+  give(pipe: SplicePipe): void {
+    if (pipe.length === 0 && !pipe.closed && this.#users > 0 && this.#free.length < this.keep) this.#free.push(pipe);
+    else pipe.close();
+  }
+
+  /** A channel starts using the pool. */
+  attach(): void {
+    this.#users++;
+  }
+
+  /** A channel is done with the pool; the last one closes the pipes it keeps. */
+  detach(): void {
+    if (this.#users > 0 && --this.#users === 0) this.clear();
+  }
+
+  /** Closes the empty pipes kept. */
+  clear(): void {
+    for (const pipe of this.#free.splice(0)) pipe.close();
+  }
+
+  /** Empty pipes kept open now. */
+  get free(): number {
+    return this.#free.length;
   }
 }

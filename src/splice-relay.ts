@@ -5,12 +5,13 @@
 // timeout, descriptor shortages and the report lines are the example's own code.
 //
 // In the asyncore model: the side that reads is readable() while the pipe towards the other side
-// has room; the side that writes is writable() while its pipe holds bytes. The pipes are not
-// polled (their counts are kept here), only the sockets are.
+// has room; the side that writes is writable() while that pipe holds bytes. The pipes are not
+// polled (their counts are kept in JavaScript), only the sockets are, and a direction holds a pipe
+// (from the forwarder's PipePool) only while it has bytes in flight.
 import { BUFFER_LIMIT, type ForwardingChannel, Forwarder, Receiver, Sender } from "../examples/port-forwarder.js";
-import { errnoOf, isDisconnect, isOutOfResources, isSpliceRefused, isWouldBlock, systemError } from "./errors.js";
+import { isDisconnect, isSpliceRefused, isWouldBlock, systemError } from "./errors.js";
 import { touchIdle } from "./idle.js";
-import { SplicePipe } from "./splice-pipe.js";
+import { PipePool, type SplicePipe } from "./splice-pipe.js";
 import type { Socket } from "./socket.js";
 
 export { spliceAvailable } from "./splice-pipe.js";
@@ -18,34 +19,51 @@ export { spliceAvailable } from "./splice-pipe.js";
 /** What withSplice() adds to a forwarding channel. */
 export interface SpliceMembers {
   /**
-   * The pipe carrying the other side's input towards this socket (at most BUFFER_LIMIT bytes);
-   * null: that direction copies through user space (recv and send, the example's way).
+   * Where the pipes towards this socket come from; null: that direction copies through user
+   * space (recv and send, the example's way): no pool was given, or the kernel refused to splice.
    */
+  pipes: PipePool | null;
+  /** The pipe holding bytes on their way to this socket, while there are any (at most BUFFER_LIMIT). */
   inbox: SplicePipe | null;
-  /** Stops splicing towards this socket: what the pipe holds moves to `outgoing`, the pipe closes. */
+  /** Uses `pool` for the pipes towards this socket (and counts this channel in it until it closes). */
+  usePipes(pool: PipePool): void;
+  /** Stops splicing towards this socket: what its pipe holds moves to `outgoing`, the pipe closes. */
   stopSplicing(): void;
 }
 
 type ChannelClass = new (...args: any[]) => ForwardingChannel;
 
-function inboxOf(channel: ForwardingChannel | null): SplicePipe | null {
-  return channel === null ? null : (channel as Partial<SpliceMembers>).inbox ?? null;
+function spliceOf(channel: ForwardingChannel | null): SpliceMembers | null {
+  return channel !== null && (channel as Partial<SpliceMembers>).pipes != null ? channel as unknown as SpliceMembers : null;
 }
 
 /**
- * `Base` (Receiver or Sender) relaying with splice(2) wherever its pipes are set; without them,
- * or once the kernel refuses to splice (EINVAL...), it copies as `Base` does.
+ * `Base` (Receiver or Sender) relaying with splice(2) once `pipes` is set: the side that reads
+ * takes a pipe from the pool when it has bytes to move, the side that writes gives it back once
+ * it has written them all. Without a pool, while the pool has no pipe to give (descriptors are
+ * short), while bytes copied earlier still wait, or once the kernel refuses to splice (EINVAL...),
+ * it copies as `Base` does.
  */
 export function withSplice<B extends ChannelClass>(Base: B): B & (new (...args: any[]) => SpliceMembers) {
   // Abstract to the compiler only (ForwardingChannel's describe() is implemented by Receiver and Sender).
   abstract class SpliceChannel extends Base implements SpliceMembers {
-    // A prototype default (below): the example's constructors may close the channel before
-    // field initializers would run.
+    // Prototype defaults (below): the example's constructors may close the channel before field
+    // initializers would run.
+    declare pipes: PipePool | null;
     declare inbox: SplicePipe | null;
+    /** @internal The pool this channel is counted in (attach()), until it closes. */
+    declare _pool: PipePool | null;
+
+    usePipes(pool: PipePool): void {
+      if (this._pool !== null || this.fileno() === null) return;
+      this._pool = pool;
+      this.pipes = pool;
+      pool.attach();
+    }
 
     override readable(): boolean {
       if (!super.readable()) return false;
-      const pipe = inboxOf(this.other);
+      const pipe = spliceOf(this.other)?.inbox ?? null;
       return pipe === null || pipe.hasRoom();
     }
 
@@ -55,22 +73,33 @@ export function withSplice<B extends ChannelClass>(Base: B): B & (new (...args: 
     }
 
     override handleRead(): void {
-      const other = this.other;
-      const pipe = inboxOf(other);
-      if (pipe === null || this._fileno === null) {
+      const other = spliceOf(this.other);
+      // Copies wait in the other side's queue: what comes next waits behind them.
+      if (other === null || this._fileno === null || (other as unknown as ForwardingChannel).outgoing.length > 0) {
         super.handleRead();
         return;
       }
+      const pipe = other.inbox ?? other.pipes!.take();
+      if (pipe === null) {  // no descriptor for a pipe now: this read copies
+        super.handleRead();
+        return;
+      }
+      other.inbox = pipe;
       const r = pipe.fillFrom(this._fileno);
       if (r > 0) {
         this.received += r;
         // Write through at once when the pipe was empty (as the copying relay does): otherwise
         // the other side already waits to be writable.
-        if (other!.connected && pipe.length === r) other!.handleWrite();
+        const peer = other as unknown as ForwardingChannel;
+        if (peer.connected && pipe.length === r) peer.handleWrite();
         return;
       }
+      if (pipe.length === 0) {  // nothing moved: the pipe goes back
+        other.inbox = null;
+        other.pipes!.give(pipe);
+      }
       if (r < 0 && isWouldBlock(r)) return;  // nothing there yet, or the pipe is full (see SplicePipe.full)
-      if (r < 0 && isSpliceRefused(r)) (other as unknown as SpliceMembers).stopSplicing();
+      if (r < 0 && isSpliceRefused(r)) other.stopSplicing();
       else if (r < 0) {
         this.#failed(r);
         return;
@@ -82,27 +111,30 @@ export function withSplice<B extends ChannelClass>(Base: B): B & (new (...args: 
 
     override handleWrite(): void {
       const pipe = this.inbox;
-      if (pipe !== null && pipe.length > 0 && this._fileno !== null) {
+      if (pipe !== null && this._fileno !== null) {
         const r = pipe.drainTo(this._fileno);
         if (r > 0) {
           this.sent += r;
           if (this._idle !== null) touchIdle(this._idle);  // sending is activity, as send() counts it
           if (pipe.length > 0) return;  // the kernel's buffer is full: the rest when writable
-        } else if (isWouldBlock(r)) {
+          this.inbox = null;
+          this.#release(pipe);
+        } else if (r < 0 && isWouldBlock(r)) {
           return;
-        } else if (isSpliceRefused(r)) {
+        } else if (r < 0 && isSpliceRefused(r)) {
           this.stopSplicing();
-        } else {
+        } else if (r < 0) {
           this.#failed(r);
           return;
         }
       }
-      // The copy queue (empty unless splicing stopped), then the end of output once the other
+      // The copy queue (empty unless bytes were copied), then the end of output once the other
       // side's input has ended: the example's code.
       super.handleWrite();
     }
 
     stopSplicing(): void {
+      this.pipes = null;
       const pipe = this.inbox;
       if (pipe === null) return;
       this.inbox = null;
@@ -110,14 +142,26 @@ export function withSplice<B extends ChannelClass>(Base: B): B & (new (...args: 
       pipe.close();
     }
 
-    /** The pipe closes with the socket (before it, so that onClosed sees both descriptors free). */
+    /**
+     * Its pipe goes back to the pool (closed if it still holds bytes: they are dropped with the
+     * connection) before the socket closes, so that onClosed sees the descriptors free.
+     */
     override close(): void {
       const pipe = this.inbox;
       if (pipe !== null) {
         this.inbox = null;
-        pipe.close();
+        this.#release(pipe);
       }
+      const pool = this._pool;
+      this._pool = null;
       super.close();
+      pool?.detach();
+    }
+
+    // A pipe this channel is done with: back to its pool (which closes it if it still holds bytes).
+    #release(pipe: SplicePipe): void {
+      if (this._pool !== null) this._pool.give(pipe);
+      else pipe.close();
     }
 
     // A failed splice() (-errno): as a failed recv() or send() of the example: the peer gone
@@ -128,7 +172,9 @@ export function withSplice<B extends ChannelClass>(Base: B): B & (new (...args: 
       else throw err;
     }
   }
+  SpliceChannel.prototype.pipes = null;
   SpliceChannel.prototype.inbox = null;
+  SpliceChannel.prototype._pool = null;
   return SpliceChannel as unknown as B & (new (...args: any[]) => SpliceMembers);
 }
 
@@ -139,53 +185,27 @@ export class SpliceReceiver extends withSplice(Receiver) {}
 export class SpliceSender extends withSplice(Sender) {}
 
 /**
- * The example's Forwarder whose connections relay with splice(2): two pipes per connection (four
- * descriptors), made with the remote socket, so that a shortage of descriptors for them makes the
- * client's connection wait as a shortage for the socket does. With `tls` or `remoteTls` set it
- * forwards as the Forwarder does (TLS needs the bytes in user space).
+ * The example's Forwarder whose connections relay with splice(2). Its pipes (two descriptors each,
+ * holding at most BUFFER_LIMIT bytes) are lent by one pool to the directions that have bytes in
+ * flight; when none can be made (EMFILE...), a direction copies meanwhile, and accepting goes on
+ * as the example's own shortage handling decides. With `tls` or `remoteTls` set it forwards as the
+ * Forwarder does (TLS needs the bytes in user space).
  */
 export class SpliceForwarder extends Forwarder {
+  /** The pipes lent to this forwarder's connections. */
+  readonly pipes = new PipePool(BUFFER_LIMIT);
+
   override newReceiver(conn: Socket): Receiver {
-    return this.tls === null ? new SpliceReceiver(conn, this.map) : super.newReceiver(conn);
+    if (this.tls !== null) return super.newReceiver(conn);
+    const receiver = new SpliceReceiver(conn, this.map);
+    receiver.usePipes(this.pipes);
+    return receiver;
   }
 
   override newSender(receiver: Receiver): Sender {
     if (!(receiver instanceof SpliceReceiver) || this.remoteTls !== null) return super.newSender(receiver);
-    const pipes = openPipes();
-    let sender: SpliceSender;
-    try {
-      sender = new SpliceSender(receiver, this.remoteIp, this.remotePort);
-    } catch (err) {
-      pipes?.forEach((pipe) => pipe.close());
-      throw err;
-    }
-    if (pipes !== null) {
-      adopt(sender, pipes[0]);
-      adopt(receiver, pipes[1]);
-    }
+    const sender = new SpliceSender(receiver, this.remoteIp, this.remotePort);
+    sender.usePipes(this.pipes);
     return sender;
-  }
-}
-
-/** A pipe towards `channel`'s socket, or closed at once when the channel already is. */
-function adopt(channel: ForwardingChannel & SpliceMembers, pipe: SplicePipe): void {
-  if (channel.fileno() === null) pipe.close();
-  else channel.inbox = pipe;
-}
-
-/**
- * The two pipes of a connection (towards the remote, towards the client). Throws when descriptors
- * or memory are short (the connection waits); null when the kernel has no pipes or splice for us
- * (the connection copies).
- */
-function openPipes(): [SplicePipe, SplicePipe] | null {
-  let first: SplicePipe | null = null;
-  try {
-    first = SplicePipe.open(BUFFER_LIMIT);
-    return [first, SplicePipe.open(BUFFER_LIMIT)];
-  } catch (err) {
-    first?.close();
-    if (isOutOfResources(errnoOf(err))) throw err;
-    return null;
   }
 }

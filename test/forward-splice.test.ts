@@ -256,15 +256,20 @@ async function remoteServer(options: { keep?: boolean } = {}): Promise<PeerServe
   return Object.assign(server, { serve(fn: (peer: Peer) => void) { behaviour = fn; } });
 }
 
+/** A client connected through the forwarder, and the remote's end of its connection. */
+async function connectThrough(remote: PeerServer, fwd: Forward, options: { keep?: boolean } = {}): Promise<[Peer, Peer]> {
+  const accepted = remote.accepted();
+  const client = await connectPeer(fwd.port, options);
+  return [client, await accepted];
+}
+
 /**
  * A forwarder in front of `remote`, with its baseline taken once a first connection has come and
  * gone (closed cleanly both ways: nothing of it stays in the forwarder).
  */
 async function warmForward(remote: PeerServer, extra: string[] = []): Promise<Forward & { fds: number; pipes: number }> {
   const fwd = await startForward(remote.port, extra);
-  const accepted = remote.accepted();
-  const probe = await connectPeer(fwd.port);
-  const peer = await accepted;
+  const [probe, peer] = await connectThrough(remote, fwd);
   probe.end();
   peer.end();
   await Promise.all([probe.waitClosed(), peer.waitClosed()]);
@@ -272,48 +277,62 @@ async function warmForward(remote: PeerServer, extra: string[] = []): Promise<Fo
   return { ...fwd, fds, pipes: pipeCount(fwd.pid) };
 }
 
+/**
+ * A forwarder (`extra` options) in front of a remote that streams at a client that does not read,
+ * until the stream stalls: the forwarder's extra pipe descriptors then, its RSS growth, its CPU
+ * share while held; then the client reads everything and the end, and the forwarder's descriptors
+ * come back to the baseline.
+ */
+async function neverReads(extra: string[]): Promise<{ pipes: number }> {
+  let streamed: Promise<number> = Promise.resolve(0);
+  const remote = await remoteServer({ keep: false });
+  const fwd = await warmForward(remote, extra);
+  remote.serve((peer) => {
+    streamed = peer.sendUntilStalled(256 << 20, 1_000).then((n) => {
+      peer.end();
+      return n;
+    });
+  });
+  try {
+    const rssBefore = rssKiB(fwd.pid);
+    const [client] = await connectThrough(remote, fwd, { keep: false });
+    client.stopReading();
+    const sent = await streamed;
+    assert.ok(sent < 256 << 20, "the remote's stream stalled");
+    const pipes = pipeCount(fwd.pid) - fwd.pipes;
+    const share = await cpuShare(fwd.pid, 500);
+    const grown = rssKiB(fwd.pid) - rssBefore;
+    assert.ok(grown < 16 * 1024, `RSS grew by ${grown} KiB with ${sent} bytes sent at a client that does not read`);
+    assert.ok(share < 0.1, `the forwarder spins while held: ${(share * 100).toFixed(1)} % of a core`);
+    client.resumeReading();
+    const end = await client.waitEnd(30_000);
+    assert.ok(end.gotEnd);
+    assert.equal(end.bytes, sent);
+    await client.close();
+    await expectBaselineAndStop(fwd, fwd.fds, fwd.pipes);
+    return { pipes };
+  } finally {
+    await remote.close();
+  }
+}
+
 describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["ASYNCORE_POLLER"] ?? "default"})`, { skip, timeout: 120_000 }, () => {
   afterEach(resetAllPeers);
 
-  test("20 MiB each way at once, byte-identical; a connection holds four pipe descriptors while open", async () => {
+  test("20 MiB each way at once, byte-identical; an idle connection holds no pipe", async () => {
     const up = pattern(20 << 20, 1);
     const down = pattern(20 << 20, 2);
     const remote = await remoteServer();
     const fwd = await warmForward(remote);
     try {
-      const accepted = remote.accepted();
-      const client = await connectPeer(fwd.port);
-      const remotePeer = await accepted;
-      assert.equal(await settle(() => pipeCount(fwd.pid), (n) => n >= fwd.pipes + 4), fwd.pipes + 4, "two pipes for the connection");
+      const [client, remotePeer] = await connectThrough(remote, fwd);
+      assert.equal(pipeCount(fwd.pid), fwd.pipes, "pipes are lent only while bytes are in flight");
       await Promise.all([client.send(up).then(() => client.end()), remotePeer.send(down).then(() => remotePeer.end())]);
       const [c, r] = await Promise.all([client.waitEnd(60_000), remotePeer.waitEnd(60_000)]);
       assert.ok(c.gotEnd && r.gotEnd, "both ends passed on");
       assert.equal(sha256(remotePeer.received()), sha256(up), `${r.bytes} of ${up.length} bytes up`);
       assert.equal(sha256(client.received()), sha256(down), `${c.bytes} of ${down.length} bytes down`);
       await Promise.all([client.waitClosed(), remotePeer.waitClosed()]);
-      await expectBaselineAndStop(fwd, fwd.fds, fwd.pipes);
-    } finally {
-      await remote.close();
-    }
-  });
-
-  test("--no-splice copies: no pipe for a connection, the same bytes", async () => {
-    const remote = await remoteServer();
-    const fwd = await warmForward(remote, ["--no-splice"]);
-    remote.serve((peer) => {
-      peer.socket.on("data", (d: Buffer) => peer.socket.write(d));
-      peer.socket.on("end", () => peer.socket.end());
-    });
-    try {
-      const client = await connectPeer(fwd.port);
-      const data = pattern(1 << 20, 3);
-      await client.send(data);
-      await client.waitForBytes(data.length);
-      assert.equal(pipeCount(fwd.pid), fwd.pipes);
-      client.end();
-      await client.waitEnd();
-      assert.equal(sha256(client.received()), sha256(data));
-      await client.waitClosed();
       await expectBaselineAndStop(fwd, fwd.fds, fwd.pipes);
     } finally {
       await remote.close();
@@ -334,9 +353,7 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
     const remote = await remoteServer();
     const fwd = await warmForward(remote);
     try {
-      const accepted = remote.accepted();
-      const client = await connectPeer(fwd.port);
-      const remotePeer = await accepted;
+      const [client, remotePeer] = await connectThrough(remote, fwd);
       await Promise.all([dripEach(client.socket, up), dripEach(remotePeer.socket, down)]);
       await Promise.all([client.waitEnd(20_000), remotePeer.waitEnd(20_000)]);
       assert.ok(remotePeer.received().equals(up), `${remotePeer.bytes} of ${N} bytes up`);
@@ -357,9 +374,7 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
     const fwd = await warmForward(remote);
     remote.serve((peer) => peer.socket.once("end", () => peer.socket.end(answer)));
     try {
-      const accepted = remote.accepted();
-      const client = await connectPeer(fwd.port);
-      const remotePeer = await accepted;
+      const [client, remotePeer] = await connectThrough(remote, fwd);
       client.stopReading();
       await client.send(request);
       client.end();  // the client's FIN: after its 3 MiB
@@ -375,9 +390,7 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
 
       // The mirror: the remote ends first, the client's upload still gets through, then its end.
       remote.serve(() => {});
-      const accepted2 = remote.accepted();
-      const client2 = await connectPeer(fwd.port);
-      const remote2 = await accepted2;
+      const [client2, remote2] = await connectThrough(remote, fwd);
       remote2.end();
       assert.ok((await client2.waitEnd(5_000)).gotEnd);
       const upload = pattern(4 << 20, 8);
@@ -399,9 +412,7 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
     try {
       // The client resets: the remote sees ECONNRESET. (Everything sent has arrived first: Node's
       // sockets take a reset that comes right behind data for a clean end, see the next test.)
-      let accepted = remote.accepted();
-      const client = await connectPeer(fwd.port, { keep: false });
-      let remotePeer = await accepted;
+      const [client, remotePeer] = await connectThrough(remote, fwd, { keep: false });
       await client.send(pattern(256 * 1024));
       await remotePeer.waitForBytes(256 * 1024);
       client.reset();
@@ -410,12 +421,10 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
       await fwd.proc.waitFor(/forward: forwarded connection from 127\.0\.0\.1:\d+: connection reset by peer \(ECONNRESET\) after \d+ bytes received, \d+ sent; reset passed on to the connection to 127\.0\.0\.1:\d+\n/);
 
       // The remote resets mid-stream: the client sees ECONNRESET, not a clean end.
-      accepted = remote.accepted();
-      const client2 = await connectPeer(fwd.port, { keep: false });
-      remotePeer = await accepted;
-      await remotePeer.send(pattern(1 << 20));
+      const [client2, remotePeer2] = await connectThrough(remote, fwd, { keep: false });
+      await remotePeer2.send(pattern(1 << 20));
       await client2.waitForBytes(1 << 20);
-      remotePeer.reset();
+      remotePeer2.reset();
       const end2 = await client2.waitEnd(5_000);
       assert.equal(end2.error, "ECONNRESET", `the client saw end ${end2.gotEnd}, error ${end2.error}`);
       await fwd.proc.waitFor(/forward: connection to 127\.0\.0\.1:\d+: connection reset by peer \(ECONNRESET\) after \d+ bytes received, \d+ sent; reset passed on to the forwarded connection from 127\.0\.0\.1:\d+\n/);
@@ -469,37 +478,14 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
     }
   });
 
-  test("a client that never reads: memory stays bounded, no spinning, and it gets everything once it reads", async () => {
-    let streamed: Promise<number> = Promise.resolve(0);
-    const remote = await remoteServer({ keep: false });
-    const fwd = await warmForward(remote);
-    remote.serve((peer) => {
-      streamed = peer.sendUntilStalled(256 << 20, 1_000).then((n) => {
-        peer.end();
-        return n;
-      });
-    });
-    try {
-      const rssBefore = rssKiB(fwd.pid);
-      const accepted = remote.accepted();
-      const client = await connectPeer(fwd.port, { keep: false });
-      client.stopReading();
-      await accepted;
-      const sent = await streamed;
-      assert.ok(sent < 256 << 20, "the remote's stream stalled");
-      const share = await cpuShare(fwd.pid, 500);
-      const grown = rssKiB(fwd.pid) - rssBefore;
-      assert.ok(grown < 16 * 1024, `RSS grew by ${grown} KiB with ${sent} bytes sent at a client that does not read`);
-      assert.ok(share < 0.1, `the forwarder spins while held: ${(share * 100).toFixed(1)} % of a core`);
-      client.resumeReading();
-      const end = await client.waitEnd(30_000);
-      assert.ok(end.gotEnd);
-      assert.equal(end.bytes, sent);
-      await client.close();
-      await expectBaselineAndStop(fwd, fwd.fds, fwd.pipes);
-    } finally {
-      await remote.close();
-    }
+  test("a client that never reads: one pipe held (the one towards it), memory bounded, no spinning, everything once it reads", async () => {
+    const held = await neverReads([]);
+    assert.equal(held.pipes, 2, "the pipe towards the client, and no other: pipes are lent while bytes are in flight");
+  });
+
+  test("--no-splice copies: no pipe held while a client does not read, the same bytes", async () => {
+    const held = await neverReads(["--no-splice"]);
+    assert.equal(held.pipes, 0);
   });
 
   test("many connections, some reset from either side: descriptors and pipes back to the baseline", async () => {
@@ -529,9 +515,7 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
         }));
         // The remote resets a few connections of its own.
         for (let i = 0; i < 5; i++) {
-          const accepted = remote.accepted();
-          const client = await connectPeer(fwd.port, { keep: false });
-          const remotePeer: Peer = await accepted;
+          const [client, remotePeer] = await connectThrough(remote, fwd, { keep: false });
           await client.send("x");
           await client.waitForBytes(1);
           remotePeer.reset();
@@ -548,9 +532,7 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
     const remote = await remoteServer();  // reads, never answers
     const fwd = await warmForward(remote, ["--idle-timeout", "0.6"]);
     try {
-      const accepted = remote.accepted();
-      const client = await connectPeer(fwd.port);
-      const remotePeer = await accepted;
+      const [client, remotePeer] = await connectThrough(remote, fwd);
       for (let i = 0; i < 20; i++) {
         await client.send(Buffer.from([i]));
         await sleep(100);
@@ -633,22 +615,37 @@ async function countingPipes<T>(fn: () => Promise<T>): Promise<{ result: T; open
   }
 }
 
+/**
+ * `data` and its end through a SpliceForwarder (in-process, `usePoll`) to an echo server, back
+ * byte for byte; then the forwarder closes, and every pipe it opened is closed, no line reported.
+ */
+async function echoThroughRelay(usePoll: boolean, data: Buffer): Promise<{ opened: number }> {
+  const remote = echoServer();
+  try {
+    const relay = startRelay(await listen(remote), usePoll);
+    const { result, opened, closed } = await countingPipes(async () => {
+      const got = await exchange(relay.port, data);
+      await relay.stop();
+      return got;
+    });
+    assert.ok(result.equals(data), `${result.length} of ${data.length} bytes came back`);
+    assert.equal(closed, opened, "every pipe closed with the last connection");
+    assert.equal(relay.forwarder.pipes.free, 0);
+    assert.deepEqual(relay.reports, []);
+    return { opened };
+  } finally {
+    remote.close();
+  }
+}
+
 for (const mode of POLLERS) {
   describe(`SpliceForwarder in-process, ${mode.name}`, { skip, timeout: 60_000 }, () => {
     test("the pipe towards a client that does not read never holds more than 256 KiB; all of it arrives once it reads", async () => {
-      const piece = pattern(1 << 20, 9);
-      const pieces = 40;
+      // Enough that the kernel's buffers on both connections cannot hold it all.
+      const data = pattern(40 << 20, 9);
       const remote = net.createServer((sock) => {
         sock.on("error", () => {});
-        let sent = 0;
-        const more = (): void => {
-          while (sent < pieces) {
-            sent++;
-            if (!sock.write(piece)) return void sock.once("drain", more);
-          }
-          sock.end();
-        };
-        more();
+        sock.end(data);
       });
       let largest = 0;
       let held!: () => void;
@@ -671,8 +668,8 @@ for (const mode of POLLERS) {
           sock.on("end", () => { sock.end(); resolve(Buffer.concat(chunks)); });
           sock.on("error", reject);
         });
-        assert.equal(got.length, pieces * piece.length);
-        for (let i = 0; i < pieces; i++) assert.ok(got.subarray(i * piece.length, (i + 1) * piece.length).equals(piece), `piece ${i}`);
+        assert.equal(got.length, data.length);
+        assert.equal(sha256(got), sha256(data));
         assert.ok(largest > 0 && largest <= BUFFER_LIMIT, `the pipe held ${largest} bytes at most`);
         await relay.stop();
         assert.deepEqual(relay.reports, []);
@@ -682,70 +679,50 @@ for (const mode of POLLERS) {
       }
     });
 
-    test("a kernel that refuses splice (EINVAL): the connection copies, nothing lost, its pipes closed", async () => {
-      const remote = echoServer();
-      const relay = startRelay(await listen(remote), mode.usePoll);
+    test("a kernel that refuses splice (EINVAL): the connection copies, nothing lost, no pipe left open", async () => {
       const splice = binding.splice;
       let refused = 0;
       binding.splice = () => { refused++; return -E.EINVAL; };
       try {
-        const data = pattern(5 << 20, 10);
-        const { result, opened, closed } = await countingPipes(() => exchange(relay.port, data));
-        assert.ok(result.equals(data), `${result.length} of ${data.length} bytes came back`);
-        assert.ok(refused >= 2, "splice was tried each way");
-        assert.equal(opened, 2);
-        assert.equal(closed, 2, "each refused pipe is closed at once");
-        await relay.stop();
-        assert.deepEqual(relay.reports, []);
+        const r = await echoThroughRelay(mode.usePoll, pattern(5 << 20, 10));
+        assert.equal(refused, 2, "splice was tried once each way, then the connection copied");
+        assert.ok(r.opened >= 1);
       } finally {
         binding.splice = splice;
-        remote.close();
       }
     });
 
     test("refused once bytes are in a pipe (pipe -> socket): they move to the copy queue, in order", async () => {
-      const remote = echoServer();
-      const relay = startRelay(await listen(remote), mode.usePoll);
       const splice = binding.splice;
       let drains = 0;
+      let heldWhenRefused = 0;
       // Splicing into the pipes works; out of them, the fourth drain and all after are refused.
       binding.splice = (fdIn: number, fdOut: number, length: number, flags?: number): number => {
         const fromPipe = fs.readlinkSync(`/proc/self/fd/${fdIn}`).startsWith("pipe:");
-        if (fromPipe && ++drains > 3) return -E.EINVAL;
+        if (fromPipe && ++drains > 3) {
+          heldWhenRefused = Math.max(heldWhenRefused, length);
+          return -E.EINVAL;
+        }
         return splice(fdIn, fdOut, length, flags);
       };
       try {
-        const data = pattern(6 << 20, 11);
-        const { result, closed } = await countingPipes(() => exchange(relay.port, data));
-        assert.ok(result.equals(data), `${result.length} of ${data.length} bytes came back`);
-        assert.ok(drains > 3);
-        assert.equal(closed, 2);
-        await relay.stop();
-        assert.deepEqual(relay.reports, []);
+        await echoThroughRelay(mode.usePoll, pattern(6 << 20, 11));
+        assert.ok(heldWhenRefused > 0, "a refused pipe held bytes");
       } finally {
         binding.splice = splice;
-        remote.close();
       }
     });
 
-    test("no descriptor for a pipe (EMFILE): the connection waits with one line, and is served once one is free", async () => {
-      const remote = echoServer();
-      const relay = startRelay(await listen(remote), mode.usePoll);
+    test("no descriptor for a pipe (EMFILE): reads copy meanwhile, no line, no pause; splicing resumes once pipes can be had", async () => {
       const pipe = binding.pipe;
       let short = 3;
       binding.pipe = (size?: number) => (short-- > 0 ? -E.EMFILE : pipe(size));
       try {
-        const data = Buffer.from("hello through a relay that had to wait\n");
-        const { result, opened, closed } = await countingPipes(() => exchange(relay.port, data));
-        assert.ok(result.equals(data));
-        assert.equal(opened, 2);
-        assert.equal(closed, 2);
-        assert.equal(relay.reports.length, 1, relay.reports.join("\n"));
-        assert.match(relay.reports[0]!, /^cannot open a connection to 127\.0\.0\.1:\d+: too many open files \(EMFILE\); accepting paused/);
-        await relay.stop();
+        const r = await echoThroughRelay(mode.usePoll, pattern(4 << 20, 12));
+        assert.ok(short < 0, "every shortage was met");
+        assert.ok(r.opened >= 1, "pipes were made once descriptors were there");
       } finally {
         binding.pipe = pipe;
-        remote.close();
       }
     });
   });

@@ -26,9 +26,10 @@ connection (EMFILE...), the client's connection waits and accepting pauses until
 free up (one line per burst).
 
 Without TLS, on Linux, the bytes go from one socket to the other through a kernel pipe
-(splice(2)) and never enter the forwarder's memory: each connection holds two pipes (four more
-descriptors), each holding at most the 256 KiB bound. --no-splice copies them through user
-space (recv and send) instead, as it always does under TLS and elsewhere than on Linux.
+(splice(2)) and never enter the forwarder's memory. A direction holds a pipe (two descriptors,
+at most the 256 KiB bound) only while it has bytes in flight, and copies meanwhile when no
+descriptor is left for one. --no-splice copies through user space (recv and send) instead, as
+the forwarder always does under TLS and elsewhere than on Linux.
 
 TLS: with --tls-cert and --tls-key, clients connect under TLS and the forwarder terminates it in
 front of a plain service; with --remote-tls, the connections to the remote are made under TLS
