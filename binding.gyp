@@ -7,6 +7,7 @@
         "native/args.cc",
         "native/sockaddr.cc",
         "native/socket.cc",
+        "native/splice.cc",
         "native/poller.cc",
         "native/tls.cc",
         "native/tls-bio.cc"

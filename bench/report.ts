@@ -192,15 +192,21 @@ export function forwardTable(f: ForwardReport): Table {
     m
       ? [name, mib(m.mibps), rangeLabel(samples.map((s) => s.mibps), mib), spreadLabel(samples.map((s) => s.mibps)), int(m.rps), micros(m.p50), micros(m.p99), `${micros(m.cpuPerReq)} (${whose})`]
       : [name, "failed", DASH, DASH, DASH, DASH, DASH, DASH];
+  const copied = f.copied?.length ? f.copied : null;
+  const copy = copied ? medianSample(copied) : null;
   const rows = [row("direct to c-epoll", f.direct, direct, "echo server"), row("through our forwarder", f.forwarded, fwd, "forwarder")];
-  // The rounds pair a direct run with a forwarded one: the ratio is taken within each round.
-  const pairs = f.direct.length === f.forwarded.length ? f.direct.map((d, i) => f.forwarded[i]!.mibps / d.mibps) : [];
-  if (direct && fwd) {
+  if (copied) rows.push(row("forwarder, copying (--no-splice)", copied, copy, "forwarder"));
+  // The rounds pair a direct run with the forwarded ones: each ratio is taken within its round.
+  const ratioRow = (name: string, runs: EchoSample[], m: EchoSample | null): void => {
+    if (!direct || !m) return;
+    const pairs = f.direct.length === runs.length ? f.direct.map((d, i) => runs[i]!.mibps / d.mibps) : [];
     rows.push([
-      "forwarded ÷ direct", pairs.length ? ratio(median(pairs)) : ratio(fwd.mibps / direct.mibps), pairs.length ? rangeLabel(pairs, ratio) : DASH,
-      pairs.length ? spreadLabel(pairs) : DASH, ratio(fwd.rps / direct.rps), ratio(fwd.p50 / direct.p50), ratio(fwd.p99 / direct.p99), DASH,
+      name, pairs.length ? ratio(median(pairs)) : ratio(m.mibps / direct.mibps), pairs.length ? rangeLabel(pairs, ratio) : DASH,
+      pairs.length ? spreadLabel(pairs) : DASH, ratio(m.rps / direct.rps), ratio(m.p50 / direct.p50), ratio(m.p99 / direct.p99), DASH,
     ]);
-  }
+  };
+  ratioRow("forwarded ÷ direct", f.forwarded, fwd);
+  if (copied) ratioRow("copying ÷ direct", copied, copy);
   return {
     title: `Port forwarder, ${sizeLabel(FORWARD_SIZE)} messages, ${FORWARD_CONNS} connections`,
     headers: ["path", "MiB/s", "min–max", "spread", "req/s", "p50 µs", "p99 µs", "CPU µs/req"],
@@ -389,7 +395,8 @@ function forwardSection(f: ForwardReport): string[] {
     ...lines,
     "echo-load against the c-epoll echo server, once directly and once through",
     "`asyncore forward` (the forwarder pinned to the server CPU; the echo server and the load generator",
-    "share the other CPU in both cases). CPU µs/req is the forwarder's own CPU time per round trip.",
+    "share the other CPU in both cases). CPU µs/req is the forwarder's own CPU time per round trip. The",
+    "forwarder runs as the command does (splice(2) on Linux) and with `--no-splice` (recv and send).",
     "",
     renderTable(forwardTable(f), "md"),
   ];

@@ -408,7 +408,7 @@ export class Forwarder extends Dispatcher {
   override handleAccept(): void {
     const pair = this.accept();
     if (pair === null) return;  // the client gave up before we took its connection (or no descriptor)
-    const receiver = this.tls === null ? new Receiver(pair[0], this.map) : new TLSReceiver(pair[0], this.map, this.tls);
+    const receiver = this.newReceiver(pair[0]);
     receiver.report = this.report;
     receiver.onClosed = this.#freed;
     receiver.idleTimeout = this.connectionIdleTimeout;
@@ -423,13 +423,26 @@ export class Forwarder extends Dispatcher {
     for (const receiver of this.#waiting.splice(0)) receiver.close();
   }
 
+  /** The channel for an accepted connection (a subclass may relay differently). */
+  newReceiver(conn: Socket): Receiver {
+    return this.tls === null ? new Receiver(conn, this.map) : new TLSReceiver(conn, this.map, this.tls);
+  }
+
+  /**
+   * The connection to the remote for `receiver`. Throws, linking nothing, when no descriptor can
+   * be had (EMFILE...): the receiver then waits.
+   */
+  newSender(receiver: Receiver): Sender {
+    return this.remoteTls === null
+      ? new Sender(receiver, this.remoteIp, this.remotePort)
+      : new TLSSender(receiver, this.remoteIp, this.remotePort, this.remoteTls);
+  }
+
   /** Opens the remote side for `receiver`; false when there is no descriptor for it now. */
   #forward(receiver: Receiver): boolean {
     let sender: Sender;
     try {
-      sender = this.remoteTls === null
-        ? new Sender(receiver, this.remoteIp, this.remotePort)
-        : new TLSSender(receiver, this.remoteIp, this.remotePort, this.remoteTls);
+      sender = this.newSender(receiver);
     } catch (err) {
       if (SHORTAGE.has((err as { code?: string }).code ?? "")) {
         const now = performance.now();

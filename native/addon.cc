@@ -1,4 +1,5 @@
-// The addon's entry: system calls (socket.cc), the poller (poller.cc), TLS (tls.cc) and the platform's constants.
+// The addon's entry: system calls (socket.cc), the poller (poller.cc), TLS (tls.cc), splice (splice.cc) and
+// the platform's constants.
 #include <napi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,6 +9,7 @@
 
 #include "poller.h"
 #include "socket.h"
+#include "splice.h"
 #include "tls.h"
 
 namespace {
@@ -36,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   asyncore::InitSocket(env, exports);
   asyncore::InitPoller(env, exports);
   asyncore::InitTls(env, exports);
+  asyncore::InitSplice(env, exports);
   return exports;
 }
 

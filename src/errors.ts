@@ -258,3 +258,11 @@ export function errnoOf(err: unknown): number {
   const n = typeof code === "string" ? (E as Record<string, number | undefined>)[code] : undefined;
   return n === undefined ? 0 : -n;
 }
+
+// splice() refusals: the kernel does not splice these descriptors (or has no splice at all).
+const SPLICE_REFUSED = errnoSet(["EINVAL", "ENOSYS", "EOPNOTSUPP", "ENOTSUP"]);
+
+/** -errno of a splice() refused for the descriptors given: the caller copies through user space instead. */
+export function isSpliceRefused(errno: number): boolean {
+  return SPLICE_REFUSED.has(errno);
+}

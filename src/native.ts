@@ -68,6 +68,19 @@ export interface NativeBinding {
   pollNow(fd: number, events: number): number;
   /** The C library's text for a positive errno. */
   strerror(errno: number): string;
+  /**
+   * pipe2(O_NONBLOCK | O_CLOEXEC): [readFd, writeFd, capacity], or -errno (-ENOSYS where not Linux).
+   * With `size`, the capacity is raised towards it where the kernel allows (F_SETPIPE_SZ).
+   */
+  pipe(size?: number): [number, number, number] | number;
+  /** splice(2) with SPLICE_F_NONBLOCK | SPLICE_F_MOVE (plus `flags`: SPLICE_F_MORE): bytes moved, 0 at the end of fdIn, or -errno. */
+  splice(fdIn: number, fdOut: number, length: number, flags?: number): number;
+  /** A pipe's capacity in bytes (F_GETPIPE_SZ), or -errno. */
+  getPipeSize(fd: number): number;
+  /** Asks for a pipe capacity of at least `size` bytes (F_SETPIPE_SZ): the capacity granted, or -errno. */
+  setPipeSize(fd: number, size: number): number;
+  /** SPLICE_F_MOVE, SPLICE_F_NONBLOCK, SPLICE_F_MORE (Linux; empty elsewhere). */
+  spliceConstants: Record<string, number>;
   poller: NativePoller;
   tls: NativeTLS;
 }

@@ -151,6 +151,12 @@ function badCalls(fd: number): Case[] {
     ["fdFlags", [], TypeError], ["fdFlags", [-1], RangeError],
     ["pollNow", [fd], TypeError], ["pollNow", [fd, -1], RangeError], ["pollNow", [fd, 0x10000], RangeError],
     ["strerror", [], TypeError], ["strerror", ["5"], TypeError], ["strerror", [-1], RangeError], ["strerror", [2 ** 31], RangeError],
+    ["pipe", ["4096"], TypeError], ["pipe", [0], RangeError], ["pipe", [-1], RangeError], ["pipe", [2 ** 31], RangeError], ["pipe", [1.5], RangeError],
+    ["splice", [], TypeError], ["splice", [fd, fd], TypeError], ["splice", [fd, "1", 1], TypeError], ["splice", [-1, fd, 1], RangeError],
+    ["splice", [fd, fd, 0], RangeError], ["splice", [fd, fd, 2 ** 31], RangeError], ["splice", [fd, fd, NaN], RangeError],
+    ["splice", [fd, fd, 1, -1], RangeError], ["splice", [fd, fd, 1, 0x100], RangeError], ["splice", [fd, fd, 1, "0"], TypeError],
+    ["getPipeSize", [], TypeError], ["getPipeSize", [-1], RangeError],
+    ["setPipeSize", [fd], TypeError], ["setPipeSize", [fd, 0], RangeError], ["setPipeSize", [fd, "4096"], TypeError], ["setPipeSize", [-1, 4096], RangeError],
   ];
   return cases;
 }

@@ -1,6 +1,8 @@
-// asyncore forward: the tutorial's port forwarder (examples/port-forwarder.ts).
+// asyncore forward: the tutorial's port forwarder (examples/port-forwarder.ts); without TLS, on
+// Linux, its connections relay with splice(2) (src/splice-relay.ts).
 import { SOMAXCONN, loop } from "../index.js";
 import { Forwarder } from "../../examples/port-forwarder.js";
+import { SpliceForwarder, spliceAvailable } from "../splice-relay.js";
 import { bindableHost, listenError } from "./listen.js";
 import { formatAddress } from "./report.js";
 import { closeAllOnSignals } from "./signals.js";
@@ -12,7 +14,7 @@ export const forward: Command = {
   summary: "forward every connection on a local port to a remote address (TLS optional)",
   help: `Usage: asyncore forward -r REMOTE_IP [-P REMOTE_PORT] [-l LOCAL_IP] [-p LOCAL_PORT]
                         [--idle-timeout SECONDS] [--tls-cert FILE --tls-key FILE]
-                        [--remote-tls [--ca FILE | --insecure]]
+                        [--remote-tls [--ca FILE | --insecure]] [--no-splice]
 
 Runs the port forwarder of the asyncore tutorial: every connection made to LOCAL_IP:LOCAL_PORT
 is joined to a new connection to REMOTE_IP:REMOTE_PORT, and data flows both ways. When one
@@ -22,6 +24,12 @@ fails), the other side is reset too (SO_LINGER 0), so that its peer cannot take 
 for a complete one, and one line says so on stderr. When no descriptor is left for the remote
 connection (EMFILE...), the client's connection waits and accepting pauses until descriptors
 free up (one line per burst).
+
+Without TLS, on Linux, the bytes go from one socket to the other through a kernel pipe
+(splice(2)) and never enter the forwarder's memory. A direction holds a pipe (two descriptors,
+at most the 256 KiB bound) only while it has bytes in flight, and copies meanwhile when no
+descriptor is left for one. --no-splice copies through user space (recv and send) instead, as
+the forwarder always does under TLS and elsewhere than on Linux.
 
 TLS: with --tls-cert and --tls-key, clients connect under TLS and the forwarder terminates it in
 front of a plain service; with --remote-tls, the connections to the remote are made under TLS
@@ -44,6 +52,7 @@ Options:
 ${SERVER_TLS_HELP}
   --remote-tls             connect to the remote under TLS
 ${clientTlsHelp("the remote")}
+  --no-splice              copy through user space even where splice(2) can relay
   -h, --help               show this help
 `,
   async run(args) {
@@ -58,6 +67,7 @@ ${clientTlsHelp("the remote")}
         ...SERVER_TLS,
         "remote-tls": { type: "boolean", default: false },
         ...CLIENT_TLS,
+        "no-splice": { type: "boolean", default: false },
       },
     });
     const localIp = parseHost("forward", "--local-ip", values["local-ip"]!);
@@ -71,7 +81,8 @@ ${clientTlsHelp("the remote")}
     const address = await bindableHost(localIp);
     let forwarder: Forwarder;
     try {
-      forwarder = new Forwarder(address, localPort, remoteIp, remotePort, SOMAXCONN);
+      const splice = spliceAvailable && tls === null && remoteTls === null && !values["no-splice"]!;
+      forwarder = new (splice ? SpliceForwarder : Forwarder)(address, localPort, remoteIp, remotePort, SOMAXCONN);
     } catch (err) {
       throw listenError(localIp, localPort, err, "-p");
     }
