@@ -347,6 +347,17 @@ Napi::Value ReserveFds(Info info) {
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
+// fdHeadroom(fd): how many descriptor numbers above fd are below the soft RLIMIT_NOFILE limit (the
+// most descriptors that can still be opened when fd is the highest one open), 2**31-1 without a limit.
+Napi::Value FdHeadroom(Info info) {
+  int fd = FdArg(info, 0);
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return Result(info.Env(), -1);
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > static_cast<rlim_t>(INT_MAX)) return Napi::Number::New(info.Env(), INT_MAX);
+  double left = static_cast<double>(rl.rlim_cur) - fd - 1;
+  return Napi::Number::New(info.Env(), left < 0 ? 0 : left);
+}
+
 Napi::Value SetBlocking(Info info) {
   int fd = FdArg(info, 0);
   if (info.Length() < 2 || !info[1].IsBoolean()) throw Napi::TypeError::New(info.Env(), "flag must be a boolean");
@@ -408,6 +419,7 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup"));
   exports.Set("reserveFds", Napi::Function::New(env, ReserveFds, "reserveFds"));
+  exports.Set("fdHeadroom", Napi::Function::New(env, FdHeadroom, "fdHeadroom"));
   exports.Set("setBlocking", Napi::Function::New(env, SetBlocking, "setBlocking"));
   exports.Set("fdFlags", Napi::Function::New(env, FdFlags, "fdFlags"));
   exports.Set("pollNow", Napi::Function::New(env, PollNow, "pollNow"));

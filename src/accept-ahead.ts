@@ -21,6 +21,8 @@ import { EWOULDBLOCK, isWouldBlock } from "./errors.js";
 const MAX_AHEAD = 4096;
 /** Connections handed out between two drains while the queue is not empty. */
 const DRAIN_EVERY = 8;
+/** Descriptors kept free beyond twice the connections held (see #drain). */
+const FD_RESERVE = 16;
 /** Descriptors the table is grown to by the first listen() (bounded by RLIMIT_NOFILE): 512 KiB of kernel memory. */
 const DESCRIPTOR_TABLE = 65536;
 let tableReserved = false;
@@ -75,12 +77,18 @@ export class AcceptAhead {
     return out;
   }
 
-  // Accepts until the kernel has none left (or MAX_AHEAD are held, or descriptors ran out). The
+  // Accepts until the kernel has none left, MAX_AHEAD are held, or descriptors run short. The
   // -errno that ended it, which the caller reports only when nothing was taken: an error after the
   // first connection concerns the next accept() anyway, which sees it again from the kernel.
+  //
+  // Descriptors: a connection waiting in the kernel's queue holds none, one held here holds one,
+  // and serving it may need more (a forwarder's remote connection, a file). So at least twice as
+  // many descriptors as are held stay free below RLIMIT_NOFILE (plus a reserve): held connections
+  // can never take the descriptors their own service needs. Near the limit, one at a time.
   #drain(fd: number): number {
     this.#sinceDrain = 0;
     if (this.#head > 0 && this.#head * 2 >= this.#items.length) this.#compact();
+    let limit = -1;  // RLIMIT_NOFILE, read once per drain
     while (this.length < MAX_AHEAD) {
       const r = binding.accept(fd);
       if (typeof r === "number") {
@@ -88,6 +96,9 @@ export class AcceptAhead {
         return r;
       }
       this.#items.push(r);
+      if (limit < 0) limit = binding.fdHeadroom(0) + 1;
+      // Descriptors are numbered lowest free first: at most limit - nfd - 1 more can be opened.
+      if (limit - r[0] - 1 < 2 * this.length + FD_RESERVE) break;
     }
     return 0;
   }

@@ -61,6 +61,7 @@ export interface NativeBinding {
   close(fd: number): number;
   dup(fd: number): number;
   reserveFds(fd: number, count: number): number;
+  fdHeadroom(fd: number): number;
   setBlocking(fd: number, blocking: boolean): number;
   /** Bit 0: O_NONBLOCK, bit 1: FD_CLOEXEC; or -errno. */
   fdFlags(fd: number): number;

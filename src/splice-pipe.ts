@@ -2,6 +2,7 @@
 // sockets, filled and drained with splice(2): the bytes never enter user space, their count does;
 // and the pool that lends empty pipes to the directions that have bytes to move.
 import { binding } from "./native.js";
+import { readExact } from "./receive.js";
 import { errnoOf, isOutOfResources, isWouldBlock, systemError } from "./errors.js";
 
 /** True where splice(2) can be tried: Linux, with an addon that has it (elsewhere its calls return ENOSYS). */
@@ -78,7 +79,7 @@ export class SplicePipe {
   takeAll(): Buffer[] {
     const chunks: Buffer[] = [];
     while (this.length > 0) {
-      const r = binding.read(this.readFd, Math.min(this.length, TAKE_CHUNK));
+      const r = readExact(this.readFd, Math.min(this.length, TAKE_CHUNK));
       if (typeof r === "number" || r.length === 0) break;  // cannot happen while `length` is right
       chunks.push(r);
       this.length -= r.length;

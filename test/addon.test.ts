@@ -146,7 +146,7 @@ function badCalls(fd: number): Case[] {
     ["shutdown", [fd, 3], RangeError], ["shutdown", [fd, "0"], TypeError], ["shutdown", [fd, -1], RangeError], ["shutdown", [fd], TypeError],
     ["close", [], TypeError], ["close", [-1], RangeError], ["close", ["1"], TypeError], ["close", [0.5], RangeError],
     ["dup", [], TypeError], ["dup", [-1], RangeError],
-    ["reserveFds", [], TypeError], ["reserveFds", [-1, 100], RangeError], ["reserveFds", [fd, 0], RangeError], ["reserveFds", [fd, "9"], TypeError],
+    ["reserveFds", [], TypeError], ["reserveFds", [-1, 100], RangeError], ["reserveFds", [fd, 0], RangeError], ["reserveFds", [fd, "9"], TypeError], ["fdHeadroom", [], TypeError], ["fdHeadroom", [-1], RangeError],
     ["setBlocking", [fd], TypeError], ["setBlocking", [fd, 1], TypeError], ["setBlocking", [fd, "true"], TypeError],
     ["fdFlags", [], TypeError], ["fdFlags", [-1], RangeError],
     ["pollNow", [fd], TypeError], ["pollNow", [fd, -1], RangeError], ["pollNow", [fd, 0x10000], RangeError],
