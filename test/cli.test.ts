@@ -2,11 +2,13 @@
 // line and --port 0, signals (SIGTERM: exit 0, SIGINT: exit 130), and run-time failures (exit 1, one line).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { Socket } from "../src/index.js";
 import { describeError } from "../src/cli/report.js";
-import { runCli, startServer, stopAll } from "./helpers/cli-process.js";
+import { CLI, runCli, startServer, stopAll } from "./helpers/cli-process.js";
 
 after(stopAll);
 
@@ -112,6 +114,45 @@ describe("servers: the listening line, --port 0, signals", () => {
       });
     }
   }
+
+  test("echo-server whose stdout reader has gone (`| head -1`): it goes on serving, its lines dropped, no descriptor or memory growth", { timeout: 30_000 }, async () => {
+    // The server's stdout is a pipe whose read end this test closes at once: every line printed
+    // after that meets EPIPE.
+    const child = spawn(process.execPath, [CLI, "echo-server", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      child.stdout!.destroy();
+      let stderr = "";
+      child.stderr!.setEncoding("utf8").on("data", (c: string) => { stderr += c; });
+      const port = await new Promise<number>((resolve, reject) => {
+        const check = (): void => {
+          const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
+          if (m) resolve(Number(m[1]));
+        };
+        child.stderr!.on("data", check);
+        child.once("exit", () => reject(new Error(`exited early: ${stderr}`)));
+      });
+      const echoOnce = async (): Promise<string> => {
+        const sock = net.connect(port, "127.0.0.1");
+        sock.on("error", () => {});
+        await new Promise<void>((resolve, reject) => { sock.once("connect", resolve); sock.once("close", () => reject(new Error(`closed: ${stderr}`))); });
+        sock.end("ping");
+        let got = "";
+        for await (const chunk of sock) got += String(chunk);
+        return got;
+      };
+      for (let i = 0; i < 20; i++) assert.equal(await echoOnce(), "ping", `connection ${i}`);
+      const fds = fs.readdirSync(`/proc/${child.pid}/fd`).length;
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]);
+      for (let i = 0; i < 200; i++) assert.equal(await echoOnce(), "ping");
+      assert.equal(child.exitCode, null, `still running; stderr: ${stderr}`);
+      assert.ok(fs.readdirSync(`/proc/${child.pid}/fd`).length <= fds, "no descriptor left behind");
+      const rss2 = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]);
+      assert.ok(rss2 - rss < 16 * 1024, `RSS grew ${rss2 - rss} kB over 200 connections`);
+      assert.doesNotMatch(stderr, /Error|EPIPE/);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
 
   test("forward -p 0 prints its real port; SIGTERM exits 0", { timeout: 20_000 }, async () => {
     const { proc, port } = await startServer(["forward", "-p", "0", "-r", "127.0.0.1", "-P", "9"], { timeoutMs: 15_000 });

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import util from "node:util";
 import { type Address, Dispatcher } from "../index.js";
+import { isWouldBlock } from "../errors.js";
 
 /**
  * A command's stdout is its output (a body, the lines a server prints), so the library's own log
@@ -39,28 +40,34 @@ export function formatAddress(addr: Address): string {
  * (a write per line was a fifth of the server's time in a burst of 10,000 accepts). Lines are
  * encoded into one reused buffer, so printing leaves no garbage but the line itself (a
  * console.log() leaves ~800 B, which a burst of connections turns into resident memory). Lines
- * keep their order; what is pending is written when the process exits.
+ * keep their order; what is pending is written when the process exits. As with console.log(), a
+ * stdout that fails (EPIPE: its reader has gone, as after `| head -1`) loses the lines, never the
+ * server.
  */
-export function batchedLines(fd = 1): (line: string) => void {
+export function batchedLines(): (line: string) => void {
   const buf = Buffer.allocUnsafeSlow(65536);
   let used = 0;
   let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
+  process.stdout.on("error", () => {});  // the asynchronous writes below report EPIPE here
+  const write = (bytes: Uint8Array): void => {
     let at = 0;
     try {
-      while (at < used) at += fs.writeSync(fd, buf, at, used - at);
-    } catch {
-      // A non-blocking stdout that is full (EAGAIN), or one that is gone: the stream takes a copy.
-      if (at < used) process.stdout.write(Buffer.from(buf.subarray(at, used)));
+      while (at < bytes.length) at += fs.writeSync(1, bytes, at, bytes.length - at);
+    } catch (err) {
+      // A non-blocking stdout that is full: the stream takes a copy and writes it when it can.
+      if (err instanceof Error && isWouldBlock(err)) process.stdout.write(Buffer.from(bytes.subarray(at)));
     }
+  };
+  const flush = (): void => {
+    scheduled = false;
+    if (used > 0) write(buf.subarray(0, used));
     used = 0;
   };
   process.on("exit", flush);
   return (line) => {
     if (used + 3 * line.length + 1 > buf.length) {
       flush();
-      if (3 * line.length + 1 > buf.length) return void fs.writeSync(fd, line + "\n");
+      if (3 * line.length + 1 > buf.length) return write(Buffer.from(line + "\n"));
     }
     used += buf.write(line, used);
     buf[used++] = 0x0a;
