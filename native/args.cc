@@ -1,6 +1,9 @@
 #include "args.h"
-#include <cmath>
+
+#include <sys/resource.h>
+
 #include <climits>
+#include <cmath>
 
 namespace asyncore {
 
@@ -84,6 +87,12 @@ Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char*
   if (i >= info.Length() || !info[i].IsFunction())
     throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a function");
   return info[i].As<Napi::Function>();
+}
+
+int SoftFdLimit() {
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > static_cast<rlim_t>(INT_MAX)) return INT_MAX;
+  return static_cast<int>(rl.rlim_cur);
 }
 
 }  // namespace asyncore

@@ -28,6 +28,9 @@ Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char*
 
 // Failed system calls are not thrown here: functions return -errno and src/errors.ts builds the
 // Error (code, errno, syscall) in one place. Retry a call while it fails with EINTR.
+// The soft RLIMIT_NOFILE limit: descriptors are numbered below it (INT_MAX when unlimited).
+int SoftFdLimit();
+
 template <typename F>
 inline auto RetryEintr(F f) -> decltype(f()) {
   decltype(f()) r;

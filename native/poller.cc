@@ -24,7 +24,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 #ifdef __linux__
@@ -119,9 +118,7 @@ PollerState* LiveState(const Napi::CallbackInfo& info) {
 bool FdPlausible(int fd) {
   thread_local int limit = 0;
   if (fd >= 0 && fd < limit) return true;
-  rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-    limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > static_cast<rlim_t>(INT_MAX) ? INT_MAX : static_cast<int>(rl.rlim_cur);
+  limit = SoftFdLimit();
   if (fd >= 0 && fd < limit) return true;
   return fd >= 0 && fcntl(fd, F_GETFD) >= 0;
 }

@@ -4,7 +4,6 @@
 #include "sockaddr.h"
 
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -336,11 +335,7 @@ Napi::Value Dup(Info info) {
 // first burst of connections, instead of in the middle of one. Returns the count, or -errno.
 Napi::Value ReserveFds(Info info) {
   int fd = FdArg(info, 0);
-  int64_t count = IntArg(info, 1, "count", 1, INT_MAX);
-  rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(count) > rl.rlim_cur) {
-    count = static_cast<int64_t>(rl.rlim_cur);
-  }
+  int64_t count = std::min<int64_t>(IntArg(info, 1, "count", 1, INT_MAX), SoftFdLimit());
   int copy = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(count - 1));
   if (copy < 0) return Result(info.Env(), -1);
   close(copy);
@@ -351,10 +346,7 @@ Napi::Value ReserveFds(Info info) {
 // most descriptors that can still be opened when fd is the highest one open), 2**31-1 without a limit.
 Napi::Value FdHeadroom(Info info) {
   int fd = FdArg(info, 0);
-  rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return Result(info.Env(), -1);
-  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > static_cast<rlim_t>(INT_MAX)) return Napi::Number::New(info.Env(), INT_MAX);
-  double left = static_cast<double>(rl.rlim_cur) - fd - 1;
+  double left = static_cast<double>(SoftFdLimit()) - fd - 1;
   return Napi::Number::New(info.Env(), left < 0 ? 0 : left);
 }
 

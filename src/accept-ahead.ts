@@ -88,7 +88,7 @@ export class AcceptAhead {
   #drain(fd: number): number {
     this.#sinceDrain = 0;
     if (this.#head > 0 && this.#head * 2 >= this.#items.length) this.#compact();
-    let limit = -1;  // RLIMIT_NOFILE, read once per drain
+    let room = -1;  // descriptors that can be opened above number 0 (RLIMIT_NOFILE - 1), read once per drain
     while (this.length < MAX_AHEAD) {
       const r = binding.accept(fd);
       if (typeof r === "number") {
@@ -96,9 +96,9 @@ export class AcceptAhead {
         return r;
       }
       this.#items.push(r);
-      if (limit < 0) limit = binding.fdHeadroom(0) + 1;
-      // Descriptors are numbered lowest free first: at most limit - nfd - 1 more can be opened.
-      if (limit - r[0] - 1 < 2 * this.length + FD_RESERVE) break;
+      if (room < 0) room = binding.fdHeadroom(0);
+      // Descriptors are numbered lowest free first: at most room - nfd more can be opened.
+      if (room - r[0] < 2 * this.length + FD_RESERVE) break;
     }
     return 0;
   }
