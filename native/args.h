@@ -2,6 +2,7 @@
 // of range throws RangeError: bad input from JavaScript never reaches a system call or an assert.
 #pragma once
 #include <napi.h>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,9 @@ Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char*
 
 // Failed system calls are not thrown here: functions return -errno and src/errors.ts builds the
 // Error (code, errno, syscall) in one place. Retry a call while it fails with EINTR.
+// A system call's result for JavaScript: r itself, or -errno when r < 0.
+inline Napi::Value Result(Napi::Env env, long r) { return Napi::Number::New(env, r < 0 ? -errno : r); }
+
 // The soft RLIMIT_NOFILE limit: descriptors are numbered below it (INT_MAX when unlimited).
 int SoftFdLimit();
 

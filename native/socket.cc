@@ -29,8 +29,6 @@ namespace {
 
 using Info = const Napi::CallbackInfo&;
 
-Napi::Value Result(Napi::Env env, long r) { return Napi::Number::New(env, r < 0 ? -errno : r); }
-
 // Non-blocking and close-on-exec from birth where the kernel allows it, by fcntl otherwise.
 int MakeNonBlockingCloexec(int fd) {
   int fl = fcntl(fd, F_GETFL);

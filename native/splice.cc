@@ -32,8 +32,6 @@ int SpliceFlagsArg(Info info, size_t i) {
   return static_cast<int>(flags);
 }
 
-Napi::Value Result(Napi::Env env, long r) { return Napi::Number::New(env, r < 0 ? -errno : r); }
-
 // pipe(size): [readFd, writeFd, capacity]: a pipe, both ends non-blocking and close-on-exec from
 // birth, or -errno. With `size`, its capacity is raised to at least that many bytes where the
 // kernel allows (F_SETPIPE_SZ; refused above /proc/sys/fs/pipe-max-size, or once the user's pipe
@@ -113,13 +111,6 @@ Napi::Value SetPipeSize(Info info) {
 }  // namespace
 
 void InitSplice(Napi::Env env, Napi::Object exports) {
-  Napi::Object flags = Napi::Object::New(env);
-#if defined(__linux__)
-  flags.Set("SPLICE_F_MOVE", Napi::Number::New(env, SPLICE_F_MOVE));
-  flags.Set("SPLICE_F_NONBLOCK", Napi::Number::New(env, SPLICE_F_NONBLOCK));
-  flags.Set("SPLICE_F_MORE", Napi::Number::New(env, SPLICE_F_MORE));
-#endif
-  exports.Set("spliceConstants", flags);
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("splice", Napi::Function::New(env, Splice, "splice"));
   exports.Set("getPipeSize", Napi::Function::New(env, GetPipeSize, "getPipeSize"));

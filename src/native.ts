@@ -80,8 +80,6 @@ export interface NativeBinding {
   getPipeSize(fd: number): number;
   /** Asks for a pipe capacity of at least `size` bytes (F_SETPIPE_SZ): the capacity granted, or -errno. */
   setPipeSize(fd: number, size: number): number;
-  /** SPLICE_F_MOVE, SPLICE_F_NONBLOCK, SPLICE_F_MORE (Linux; empty elsewhere). */
-  spliceConstants: Record<string, number>;
   poller: NativePoller;
   tls: NativeTLS;
 }
