@@ -216,13 +216,14 @@ int main(int argc, char **argv) {
       if (!e->reading) continue; /* dropped earlier in this batch */
       int ok = 1;
       if (evs[i].events & EPOLLOUT) ok = drain(e->writing);
-      if (ok && evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR) && e->reading->held == 0) {
-        half_t *h = e->reading;
-        ok = fill(h) && drain(h);
-        if (ok) rearm(h->to);
+      if (ok && evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR) && e->reading->held == 0) ok = fill(e->reading) && drain(e->reading);
+      if (!ok) {
+        drop(fd);
+        continue;
       }
-      if (!ok) drop(fd);
-      else rearm(fd);
+      /* Both ends: a drain that emptied a direction lets its reader (the peer) read again. */
+      rearm(fd);
+      rearm(e->peer);
     }
   }
 }
