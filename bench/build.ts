@@ -1,4 +1,4 @@
-// Compiles the C parts of the benchmark (load generators and the reference server) with cc -O2
+// Compiles the C parts of the benchmark (load generators, the reference server and forwarder) with cc -O2
 // into the work directory, at every run: they are small, and a stale binary would lie.
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -10,6 +10,7 @@ const PROGRAMS: Array<[source: string, binary: string]> = [
   ["bench/idle-conns.c", "idle-conns"],
   ["bench/churn.c", "churn"],
   ["bench/servers/c-epoll.c", "c-epoll"],
+  ["bench/servers/c-forward.c", "c-forward"],
 ];
 
 export function compileTools(p: Paths): void {

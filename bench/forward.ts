@@ -1,14 +1,16 @@
-// The port forwarder against a direct connection: echo-load through our forwarder to the c-epoll
-// echo server, and straight to it, at 100 KiB messages. The forwarder runs twice per round: as the
-// command runs it (splice(2) on Linux) and copying through user space (--no-splice, the example's
-// recv/send), so that what the zero-copy relay buys is measured in the same rounds.
+// The port forwarder against a direct connection: echo-load through a forwarder to the c-epoll
+// echo server, and straight to it, at 100 KiB messages. Each round runs four forwarders: ours as
+// the command runs it (splice(2) on Linux) and copying through user space (--no-splice, the
+// example's recv/send), and the reference forwarder in C (bench/servers/c-forward.c) the same two
+// ways, so that what the zero-copy relay buys, and what any forwarding hop costs on this machine
+// before any library, are measured in the same rounds.
 //
-// The echo server and the load generator share the client CPU in both cases; the forwarder gets
-// the server CPU. So the only difference between the two numbers is the forwarding hop.
+// The echo server and the load generator share the client CPU in every case; the forwarder gets
+// the server CPU. So the only difference between the direct number and the others is the hop.
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { EchoSample, Log } from "./echo.js";
-import { explain, runLoad, startServer, toSample } from "./echo.js";
+import { explain, roundOrder, runLoad, startServer, toSample } from "./echo.js";
 import type { Options } from "./options.js";
 import { CLIENT_CPU, SERVER_CPU, type Command } from "./procs.js";
 import { waitForQuiet } from "./quiet.js";
@@ -23,10 +25,15 @@ export interface ForwardReport {
   forwarded: EchoSample[];
   /** Through the forwarder with --no-splice (absent in reports from before it was measured). */
   copied?: EchoSample[];
+  /** Through c-forward, splice(2) (absent in reports from before it was measured). */
+  cSplice?: EchoSample[];
+  /** Through c-forward --copy, recv/send through a 64 KiB buffer (absent in older reports). */
+  cCopy?: EchoSample[];
   errors: string[];
 }
 
-function forwarderCommand(p: Paths, targetPort: number, extra: string[] = []): (port: number) => Command {
+/** `asyncore forward` from PORT to 127.0.0.1:targetPort (the command-line tool). */
+export function oursForwarder(p: Paths, targetPort: number, extra: string[] = []): (port: number) => Command {
   const cli = path.join(p.root, "dist", "src", "cli", "main.js");
   return (port) => ({
     cmd: process.execPath,
@@ -34,49 +41,65 @@ function forwarderCommand(p: Paths, targetPort: number, extra: string[] = []): (
   });
 }
 
-/** One round: the direct run and the two forwarded ones, in turn (direct first in odd rounds, last in even ones). */
+/** The reference forwarder in C (compiled by build.ts): splice(2), or `--copy`. */
+export function cForwarder(p: Paths, targetPort: number, extra: string[] = []): (port: number) => Command {
+  return (port) => ({ cmd: path.join(p.work, "c-forward"), args: [String(port), String(targetPort), ...extra] });
+}
+
+/** What a round runs: a name for the log and errors, and where its samples go. */
+interface Variant {
+  name: string;
+  /** The forwarder's command line, or null for the direct run. */
+  command: ((port: number) => Command) | null;
+  samples: (r: ForwardReport) => EchoSample[];
+}
+
+/** The direct run first, then the forwarders. */
+function variants(p: Paths, targetPort: number): Variant[] {
+  return [
+    { name: "direct", command: null, samples: (r) => r.direct },
+    { name: "forwarded", command: oursForwarder(p, targetPort), samples: (r) => r.forwarded },
+    { name: "copying", command: oursForwarder(p, targetPort, ["--no-splice"]), samples: (r) => (r.copied ??= []) },
+    { name: "c-forward", command: cForwarder(p, targetPort), samples: (r) => (r.cSplice ??= []) },
+    { name: "c-forward --copy", command: cForwarder(p, targetPort, ["--copy"]), samples: (r) => (r.cCopy ??= []) },
+  ];
+}
+
+/**
+ * One round: the direct run and the four forwarded ones, in turn, the order reversed every other
+ * round (roundOrder: direct first in odd rounds, last in even ones). The samples are kept only if
+ * the whole round succeeds, so that the ratios can pair runs of the same round.
+ */
 async function oneRound(p: Paths, o: Options, echoServer: ServerSpec, cpus: number, r: ForwardReport, round: number, log: Log): Promise<void> {
-  await waitForQuiet();
   const echo = await startServer(echoServer.command, CLIENT_CPU);
   try {
     const load = { size: FORWARD_SIZE, conns: FORWARD_CONNS, lineMode: false };
-    const runDirect = async (): Promise<EchoSample> => toSample(await runLoad(p, o, { ...load, port: echo.port, targetPid: echo.proc.pid }), cpus);
-    const runForwarded = async (extra: string[] = []): Promise<EchoSample> => {
+    const run = async (v: Variant): Promise<EchoSample> => {
       await waitForQuiet();
-      const fwd = await startServer(forwarderCommand(p, echo.port, extra), SERVER_CPU);
+      if (!v.command) return toSample(await runLoad(p, o, { ...load, port: echo.port, targetPid: echo.proc.pid }), cpus);
+      const fwd = await startServer(v.command, SERVER_CPU);
       try {
         return toSample(await runLoad(p, o, { ...load, port: fwd.port, targetPid: fwd.proc.pid }), cpus);
       } catch (err) {
-        throw new Error(`forwarded: ${await explain(err, fwd.proc)}`);
+        throw new Error(`${v.name}: ${await explain(err, fwd.proc)}`);
       } finally {
         await fwd.proc.stop();
       }
     };
-    let direct: EchoSample;
-    let forwarded: EchoSample;
-    let copied: EchoSample;
-    if (round % 2 === 1) {
-      direct = await runDirect();
-      forwarded = await runForwarded();
-      copied = await runForwarded(["--no-splice"]);
-    } else {
-      copied = await runForwarded(["--no-splice"]);
-      forwarded = await runForwarded();
-      await waitForQuiet();
-      direct = await runDirect();
-    }
-    r.direct.push(direct);
-    r.forwarded.push(forwarded);
-    (r.copied ??= []).push(copied);
-    const x = (s: EchoSample): string => `${s.mibps.toFixed(0)} MiB/s (${(s.mibps / direct.mibps).toFixed(2)}×)`;
-    log(`[forward round ${round}/${o.rounds}] direct ${direct.mibps.toFixed(0)} MiB/s, forwarded ${x(forwarded)}, copying ${x(copied)}`);
+    const all = variants(p, echo.port);
+    const got = new Map<Variant, EchoSample>();
+    for (const v of roundOrder([all], round)) got.set(v, await run(v));
+    for (const v of all) v.samples(r).push(got.get(v)!);
+    const d = got.get(all[0]!)!.mibps;
+    const each = all.slice(1).map((v) => `${v.name} ${got.get(v)!.mibps.toFixed(0)} MiB/s (${(got.get(v)!.mibps / d).toFixed(2)}×)`);
+    log(`[forward round ${round}/${o.rounds}] direct ${d.toFixed(0)} MiB/s, ${each.join(", ")}`);
   } finally {
     await echo.proc.stop();
   }
 }
 
 export async function runForward(p: Paths, o: Options, echoServer: ServerSpec, cpus: number, log: Log): Promise<ForwardReport> {
-  const report: ForwardReport = { skipped: null, direct: [], forwarded: [], copied: [], errors: [] };
+  const report: ForwardReport = { skipped: null, direct: [], forwarded: [], copied: [], cSplice: [], cCopy: [], errors: [] };
   if (!existsSync(path.join(p.root, "dist", "src", "cli", "main.js"))) {
     report.skipped = "dist/src/cli/main.js is missing (the command-line tool is not built)";
     log(`[forward] skipped: ${report.skipped}`);

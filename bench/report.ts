@@ -52,6 +52,15 @@ export function medianSample(samples: EchoSample[]): EchoSample | null {
   };
 }
 
+/**
+ * xs ÷ base within each round when both hold the same rounds (runs measured side by side); else
+ * the ratio of the medians alone. Empty if either is.
+ */
+export function roundRatios(xs: number[], base: number[]): number[] {
+  if (xs.length === 0 || base.length === 0) return [];
+  return xs.length === base.length ? xs.map((x, i) => x / base[i]!) : [median(xs) / median(base)];
+}
+
 /** A cell whose rounds differ by more than this share of their median is flagged. */
 export const SPREAD_LIMIT = 0.15;
 
@@ -185,28 +194,38 @@ export function churnTable(results: ChurnResult[]): Table {
   };
 }
 
+/** Through each forwarder, against the direct run and ours against c-forward, ratios paired by round. */
 export function forwardTable(f: ForwardReport): Table {
-  const direct = medianSample(f.direct);
-  const fwd = medianSample(f.forwarded);
-  const row = (name: string, samples: EchoSample[], m: EchoSample | null, whose: string): string[] =>
-    m
+  const row = (name: string, samples: EchoSample[], whose: string): string[] => {
+    const m = medianSample(samples);
+    return m
       ? [name, mib(m.mibps), rangeLabel(samples.map((s) => s.mibps), mib), spreadLabel(samples.map((s) => s.mibps)), int(m.rps), micros(m.p50), micros(m.p99), `${micros(m.cpuPerReq)} (${whose})`]
       : [name, "failed", DASH, DASH, DASH, DASH, DASH, DASH];
-  const copied = f.copied?.length ? f.copied : null;
-  const copy = copied ? medianSample(copied) : null;
-  const rows = [row("direct to c-epoll", f.direct, direct, "echo server"), row("through our forwarder", f.forwarded, fwd, "forwarder")];
-  if (copied) rows.push(row("forwarder, copying (--no-splice)", copied, copy, "forwarder"));
-  // The rounds pair a direct run with the forwarded ones: each ratio is taken within its round.
-  const ratioRow = (name: string, runs: EchoSample[], m: EchoSample | null): void => {
-    if (!direct || !m) return;
-    const pairs = f.direct.length === runs.length ? f.direct.map((d, i) => runs[i]!.mibps / d.mibps) : [];
+  };
+  // Reports from before --no-splice or c-forward were measured have no such samples: no such rows.
+  const present = (xs: EchoSample[] | undefined): xs is EchoSample[] => xs !== undefined && xs.length > 0;
+  const rows = [row("direct to c-epoll", f.direct, "echo server"), row("through our forwarder", f.forwarded, "forwarder")];
+  if (present(f.copied)) rows.push(row("our forwarder, copying (--no-splice)", f.copied, "forwarder"));
+  if (present(f.cSplice)) rows.push(row("through c-forward (splice)", f.cSplice, "c-forward"));
+  if (present(f.cCopy)) rows.push(row("c-forward, copying (--copy)", f.cCopy, "c-forward"));
+  // `runs` against `base`: MiB/s within each round (roundRatios), the other columns as medians; the
+  // CPU ratio only where both sides are forwarders (a direct run's CPU is the echo server's).
+  const ratioRow = (name: string, runs: EchoSample[] | undefined, base: EchoSample[] | undefined, cpu: boolean): void => {
+    const m = medianSample(runs ?? []);
+    const b = medianSample(base ?? []);
+    if (!m || !b) return;
+    const pairs = roundRatios(runs!.map((s) => s.mibps), base!.map((s) => s.mibps));
     rows.push([
-      name, pairs.length ? ratio(median(pairs)) : ratio(m.mibps / direct.mibps), pairs.length ? rangeLabel(pairs, ratio) : DASH,
-      pairs.length ? spreadLabel(pairs) : DASH, ratio(m.rps / direct.rps), ratio(m.p50 / direct.p50), ratio(m.p99 / direct.p99), DASH,
+      name, ratio(median(pairs)), rangeLabel(pairs, ratio), spreadLabel(pairs),
+      ratio(m.rps / b.rps), ratio(m.p50 / b.p50), ratio(m.p99 / b.p99), cpu ? ratio(m.cpuPerReq / b.cpuPerReq) : DASH,
     ]);
   };
-  ratioRow("forwarded ÷ direct", f.forwarded, fwd);
-  if (copied) ratioRow("copying ÷ direct", copied, copy);
+  ratioRow("ours ÷ direct", f.forwarded, f.direct, false);
+  ratioRow("ours copying ÷ direct", f.copied, f.direct, false);
+  ratioRow("c-forward ÷ direct", f.cSplice, f.direct, false);
+  ratioRow("c-forward copying ÷ direct", f.cCopy, f.direct, false);
+  ratioRow("ours ÷ c-forward (splice)", f.forwarded, f.cSplice, true);
+  ratioRow("ours ÷ c-forward (copying)", f.copied, f.cCopy, true);
   return {
     title: `Port forwarder, ${sizeLabel(FORWARD_SIZE)} messages, ${FORWARD_CONNS} connections`,
     headers: ["path", "MiB/s", "min–max", "spread", "req/s", "p50 µs", "p99 µs", "CPU µs/req"],
@@ -393,10 +412,14 @@ function forwardSection(f: ForwardReport): string[] {
   if (f.skipped) return [...lines, `Skipped: ${f.skipped}.`];
   return [
     ...lines,
-    "echo-load against the c-epoll echo server, once directly and once through",
-    "`asyncore forward` (the forwarder pinned to the server CPU; the echo server and the load generator",
-    "share the other CPU in both cases). CPU µs/req is the forwarder's own CPU time per round trip. The",
-    "forwarder runs as the command does (splice(2) on Linux) and with `--no-splice` (recv and send).",
+    "echo-load against the c-epoll echo server, directly and through four forwarders in turn within each",
+    "round: `asyncore forward` as the command runs (splice(2) on Linux) and with `--no-splice` (recv and",
+    "send), and `c-forward` (`bench/servers/c-forward.c`, a minimal forwarder in C over epoll) with",
+    "splice(2) and with `--copy` (recv and send through a 64 KiB buffer). c-forward is the floor: what a",
+    "forwarding hop costs on this machine before any library. Every forwarder is pinned to the server CPU;",
+    "the echo server and the load generator share the other CPU in every case. CPU µs/req is the",
+    "forwarder's own CPU time per round trip. Ratios are taken within each round; ours ÷ c-forward compares",
+    "the same way of relaying (splice with splice, copying with copying).",
     "",
     renderTable(forwardTable(f), "md"),
   ];

@@ -58,7 +58,7 @@ function estimateSeconds(o: Options, echoServers: number, scaleServers: number):
   const perRun = o.warmup + o.duration + 0.9; // + a quiet check, starting and stopping the server
   const echo = o.echo ? echoServers * o.sizes.length * o.conns.length * o.rounds * perRun : 0;
   const scale = o.scale ? scaleServers * (5 + o.scaleConns / 2000) : 0;
-  const forward = o.forward ? o.rounds * 3 * perRun : 0;
+  const forward = o.forward ? o.rounds * 5 * perRun : 0; // direct, ours twice, c-forward twice
   const tls = o.tls ? o.rounds * 2 * TLS_SIZES.length * perRun : 0;
   const rows = ROWS.filter((r) => o.rows.has(r.name)).reduce((sum, r) => sum + r.seconds(o), 0);
   return echo + scale + forward + tls + rows + 120; // + the most the quiet checks may wait in all

@@ -1,11 +1,13 @@
 // The benchmark driver's bookkeeping (bench/): the ABAB order of the servers within a round, the
-// spread flag past 15 %, the --only-*/--no-* options with optional rows, redis-benchmark's CSV.
+// spread flag past 15 %, the --only-*/--no-* options with optional rows, redis-benchmark's CSV, and
+// the port forwarder table (with c-forward, and from reports made before it was measured).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { roundOrder } from "../bench/echo.js";
+import { roundOrder, type EchoSample } from "../bench/echo.js";
+import type { ForwardReport } from "../bench/forward.js";
 import { parseOptions } from "../bench/options.js";
 import { parseCsv } from "../bench/redis.js";
-import { flagged, spreadLabel, spreadOf } from "../bench/report.js";
+import { flagged, forwardTable, renderTable, roundRatios, spreadLabel, spreadOf } from "../bench/report.js";
 
 test("each round runs every server of a cell in turn, the order reversed every other round", () => {
   const groups = [["a1", "b1", "c1"], ["a2", "b2", "c2"]];
@@ -45,4 +47,54 @@ test("redis-benchmark --csv: requests per second by test", () => {
   ].join("\n");
   assert.deepEqual(parseCsv(csv), { SET: 49975.01, GET: 51203.28 });
   assert.deepEqual(parseCsv("garbage"), {});
+});
+
+test("ratios are taken within each round when the rounds pair up, else between medians", () => {
+  assert.deepEqual(roundRatios([2, 6], [1, 2]), [2, 3]);
+  assert.deepEqual(roundRatios([2, 6, 4], [1, 2]), [4 / 1.5]);
+  assert.deepEqual(roundRatios([], [1]), []);
+});
+
+/** A sample of `mibps` MiB/s at 100 KiB (10 req per MiB), with `cpu` µs/req. */
+const sample = (mibps: number, cpu: number): EchoSample => ({
+  rps: mibps * 10, mibps, p50: 1000 / mibps, p99: 2000 / mibps, cpuPerReq: cpu, clientCpuPerReq: 1, otherLoad: 0,
+});
+const byName = (rows: string[][]): Map<string, string[]> => new Map(rows.map((r) => [r[0]!, r]));
+
+test("the forwarder table: ours and c-forward, each splicing and copying, against direct and against each other", () => {
+  const f: ForwardReport = {
+    skipped: null,
+    direct: [sample(1000, 10), sample(2000, 10)],
+    forwarded: [sample(400, 40), sample(800, 40)],
+    copied: [sample(450, 60), sample(900, 60)],
+    cSplice: [sample(500, 20), sample(1000, 20)],
+    cCopy: [sample(300, 30), sample(600, 30)],
+    errors: [],
+  };
+  const t = forwardTable(f);
+  assert.deepEqual(t.rows.map((r) => r[0]), [
+    "direct to c-epoll", "through our forwarder", "our forwarder, copying (--no-splice)", "through c-forward (splice)", "c-forward, copying (--copy)",
+    "ours ÷ direct", "ours copying ÷ direct", "c-forward ÷ direct", "c-forward copying ÷ direct", "ours ÷ c-forward (splice)", "ours ÷ c-forward (copying)",
+  ]);
+  const rows = byName(t.rows);
+  assert.equal(rows.get("through c-forward (splice)")![1], "750");
+  assert.equal(rows.get("through c-forward (splice)")![7], "20.0 (c-forward)");
+  assert.equal(rows.get("c-forward ÷ direct")![1], "0.50×");
+  assert.equal(rows.get("c-forward copying ÷ direct")![1], "0.30×");
+  assert.equal(rows.get("c-forward ÷ direct")![7], "–", "a direct run's CPU is the echo server's: no CPU ratio");
+  assert.deepEqual(rows.get("ours ÷ c-forward (splice)")!.slice(1, 3), ["0.80×", "0.80×–0.80×"]);
+  assert.equal(rows.get("ours ÷ c-forward (splice)")![7], "2.00×");
+  assert.equal(rows.get("ours ÷ c-forward (copying)")![1], "1.50×");
+  for (const r of t.rows) assert.equal(r.length, t.headers.length);
+  assert.match(renderTable(t, "md"), /\| ours ÷ c-forward \(splice\) \| 0\.80× \|/);
+});
+
+test("a forwarder report from before c-forward (and --no-splice) renders the rows it has", () => {
+  const old = { skipped: null, direct: [sample(1000, 10)], forwarded: [sample(400, 40)], errors: [] } as ForwardReport;
+  assert.deepEqual(forwardTable(old).rows.map((r) => r[0]), ["direct to c-epoll", "through our forwarder", "ours ÷ direct"]);
+  const noC = { ...old, copied: [sample(450, 60)], cSplice: [], cCopy: [] };
+  assert.deepEqual(forwardTable(noC).rows.map((r) => r[0]), [
+    "direct to c-epoll", "through our forwarder", "our forwarder, copying (--no-splice)", "ours ÷ direct", "ours copying ÷ direct",
+  ]);
+  assert.equal(forwardTable({ ...old, forwarded: [] }).rows[1]![1], "failed");
 });
