@@ -1,18 +1,21 @@
 // Called by run.ts (`--only-redis`): a real client through the port forwarder. redis-benchmark's SET
-// and GET against redis-server directly and through `asyncore forward`, without and with pipelining.
+// and GET against redis-server directly, through `asyncore forward` and through c-forward (the
+// reference forwarder in C, splice(2): what the hop costs before any library), without and with
+// pipelining.
 //
-// redis-server and redis-benchmark share the client CPU in both cases and the forwarder gets the
-// server CPU, as in forward.ts: the only difference between the two figures is the hop.
+// redis-server and redis-benchmark share the client CPU in every case and the forwarder gets the
+// server CPU, as in forward.ts: the only difference between the figures is the hop.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Log } from "./echo.js";
-import { explain, startServer } from "./echo.js";
+import { explain, roundOrder, startServer } from "./echo.js";
+import { cForwarder, oursForwarder } from "./forward.js";
 import type { Options } from "./options.js";
-import { CLIENT_CPU, SERVER_CPU, cpuTimeUs, pinned, runJson, type Command } from "./procs.js";
+import { CLIENT_CPU, SERVER_CPU, cpuTimeUs, pinned, runJson, type Command, type Proc } from "./procs.js";
 import { waitForQuiet } from "./quiet.js";
 import type { Paths } from "./servers.js";
-import { type Table, int, median, rangeLabel, spreadLabel } from "./report.js";
+import { type Table, int, median, rangeLabel, roundRatios, spreadLabel } from "./report.js";
 import type { RowContext, RowReport } from "./rows.js";
 
 export const REDIS_CLIENTS = 50;
@@ -30,6 +33,8 @@ export interface RedisCell {
   pipeline: number;
   direct: RedisSample[];
   forwarded: RedisSample[];
+  /** Through c-forward (splice); absent in reports from before it was measured. */
+  cForward?: RedisSample[];
 }
 
 export interface RedisReport {
@@ -56,11 +61,6 @@ function redisServer(port: number): Command {
   };
 }
 
-function forwarder(p: Paths, targetPort: number): (port: number) => Command {
-  const cli = path.join(p.root, "dist", "src", "cli", "main.js");
-  return (port) => ({ cmd: process.execPath, args: [cli, "forward", "-l", "127.0.0.1", "-p", String(port), "-r", "127.0.0.1", "-P", String(targetPort)] });
-}
-
 /** Parses redis-benchmark --csv: a header line, then `"SET","49975.01",...` per test. */
 export function parseCsv(text: string): Record<string, number> {
   const rps: Record<string, number> = {};
@@ -85,39 +85,59 @@ async function bench(o: Options, port: number, pipeline: number, measuredPid: nu
   return { rps, cpuPerReq: (after - before) / (n * REDIS_TESTS.length) };
 }
 
+/** One of a cell's runs: where redis-benchmark connects, and the forwarder measured (null: direct). */
+interface Run {
+  name: string;
+  port: number;
+  forwarder: Proc | null;
+  samples: RedisSample[];
+}
+
+/**
+ * One round: redis-server and both forwarders are started once; for each pipeline depth, the direct
+ * run and the two forwarded ones in turn, the order reversed every other round (roundOrder). A
+ * cell's samples are kept only when all three runs succeed, so the ratios pair runs of one round.
+ */
 async function oneRound(p: Paths, o: Options, report: RedisReport, round: number, log: Log): Promise<void> {
   await waitForQuiet();
   const redis = await startServer(redisServer, CLIENT_CPU);
+  const forwarders: Proc[] = [];
   try {
-    const fwd = await startServer(forwarder(p, redis.port), SERVER_CPU);
-    try {
-      for (const cell of report.cells) {
-        const runs = [
-          async (): Promise<void> => void cell.direct.push(await bench(o, redis.port, cell.pipeline, null)),
-          async (): Promise<void> => void cell.forwarded.push(await bench(o, fwd.port, cell.pipeline, fwd.proc.pid)),
-        ];
-        // ABAB: direct first in odd rounds, forwarded first in even ones.
-        for (const run of round % 2 === 1 ? runs : runs.reverse()) {
-          await waitForQuiet();
-          await run();
+    const ours = await startServer(oursForwarder(p, redis.port), SERVER_CPU);
+    forwarders.push(ours.proc);
+    const c = await startServer(cForwarder(p, redis.port), SERVER_CPU);
+    forwarders.push(c.proc);
+    for (const cell of report.cells) {
+      const runs: Run[] = [
+        { name: "direct", port: redis.port, forwarder: null, samples: cell.direct },
+        { name: "forwarded", port: ours.port, forwarder: ours.proc, samples: cell.forwarded },
+        { name: "c-forward", port: c.port, forwarder: c.proc, samples: (cell.cForward ??= []) },
+      ];
+      const got = new Map<Run, RedisSample>();
+      for (const run of roundOrder([runs], round)) {
+        await waitForQuiet();
+        try {
+          got.set(run, await bench(o, run.port, cell.pipeline, run.forwarder?.pid ?? null));
+        } catch (err) {
+          throw new Error(`${run.name}, -P ${cell.pipeline}: ${await explain(err, run.forwarder ?? redis.proc)}`);
         }
-        const d = cell.direct[cell.direct.length - 1]!;
-        const f = cell.forwarded[cell.forwarded.length - 1]!;
-        const each = REDIS_TESTS.map((t) => `${t} ${Math.round(d.rps[t]!)} → ${Math.round(f.rps[t]!)} (${(f.rps[t]! / d.rps[t]!).toFixed(2)}×)`);
-        log(`[redis round ${round}/${o.rounds}] -P ${cell.pipeline}: direct → forwarded: ${each.join(", ")}`);
       }
-    } catch (err) {
-      throw new Error(await explain(err, fwd.proc));
-    } finally {
-      await fwd.proc.stop();
+      for (const run of runs) run.samples.push(got.get(run)!);
+      const d = got.get(runs[0]!)!;
+      const each = REDIS_TESTS.map((t) => {
+        const fwd = runs.slice(1).map((run) => `${run.name} ${Math.round(got.get(run)!.rps[t]!)} (${(got.get(run)!.rps[t]! / d.rps[t]!).toFixed(2)}×)`);
+        return `${t} direct ${Math.round(d.rps[t]!)}, ${fwd.join(", ")}`;
+      });
+      log(`[redis round ${round}/${o.rounds}] -P ${cell.pipeline}: ${each.join("; ")}`);
     }
   } finally {
+    for (const f of forwarders) await f.stop();
     await redis.proc.stop();
   }
 }
 
 export async function runRedis(p: Paths, o: Options, log: Log): Promise<RedisReport> {
-  const report: RedisReport = { skipped: null, cells: REDIS_PIPELINES.map((pipeline) => ({ pipeline, direct: [], forwarded: [] })), errors: [] };
+  const report: RedisReport = { skipped: null, cells: REDIS_PIPELINES.map((pipeline) => ({ pipeline, direct: [], forwarded: [], cForward: [] })), errors: [] };
   if (!onPath("redis-server") || !onPath("redis-benchmark")) {
     report.skipped = "redis-server or redis-benchmark is not installed (on Debian: apt-get install redis-server redis-tools)";
   } else if (!existsSync(path.join(p.root, "dist", "src", "cli", "main.js"))) {
@@ -134,41 +154,46 @@ export async function runRedis(p: Paths, o: Options, log: Log): Promise<RedisRep
       const message = err instanceof Error ? err.message : String(err);
       report.errors.push(`round ${round}: ${message}`);
       log(`[redis round ${round}/${o.rounds}] FAILED: ${message}`);
-      // A failed round leaves the pairs uneven: keep only whole pairs.
-      for (const cell of report.cells) {
-        const k = Math.min(cell.direct.length, cell.forwarded.length);
-        cell.direct.length = k;
-        cell.forwarded.length = k;
-      }
     }
   }
   return report;
 }
 
-/** One line per test and pipeline depth: direct, forwarded, and the ratio within each round. */
+/**
+ * One line per test and pipeline depth: direct, through ours and through c-forward, the ratios
+ * within each round (roundRatios), and each forwarder's CPU per command.
+ */
 export function redisTable(r: RedisReport): Table {
   const rows: string[][] = [];
+  const x = (ratios: number[]): string => (ratios.length ? `${median(ratios).toFixed(2)}×` : "–");
+  const cpu = (samples: RedisSample[]): string => {
+    const xs = samples.map((s) => s.cpuPerReq).filter((n) => Number.isFinite(n));
+    return xs.length ? median(xs).toFixed(2) : "–";
+  };
   for (const cell of r.cells) {
     for (const t of REDIS_TESTS) {
       const direct = cell.direct.map((s) => s.rps[t]!);
       const fwd = cell.forwarded.map((s) => s.rps[t]!);
+      const c = (cell.cForward ?? []).map((s) => s.rps[t]!);
       if (direct.length === 0 || fwd.length === 0) {
-        rows.push([t, String(cell.pipeline), "failed", "–", "–", "–", "–", "–", "–"]);
+        rows.push([t, String(cell.pipeline), "failed", ...Array<string>(10).fill("–")]);
         continue;
       }
-      const ratios = direct.length === fwd.length ? direct.map((d, i) => fwd[i]! / d) : [median(fwd) / median(direct)];
-      const cpu = cell.forwarded.map((s) => s.cpuPerReq).filter((x) => Number.isFinite(x));
+      const ratios = roundRatios(fwd, direct);
       rows.push([
         t, String(cell.pipeline),
         int(median(direct)), int(median(fwd)), rangeLabel(fwd, int),
-        `${median(ratios).toFixed(2)}×`, rangeLabel(ratios, (x) => `${x.toFixed(2)}×`), `${spreadLabel(direct)} / ${spreadLabel(fwd)}`,
-        cpu.length ? median(cpu).toFixed(2) : "–",
+        x(ratios), rangeLabel(ratios, (n) => `${n.toFixed(2)}×`), `${spreadLabel(direct)} / ${spreadLabel(fwd)}`, cpu(cell.forwarded),
+        c.length ? int(median(c)) : "–", x(roundRatios(c, direct)), x(roundRatios(fwd, c)), cpu(cell.cForward ?? []),
       ]);
     }
   }
   return {
-    title: `redis-benchmark -c ${REDIS_CLIENTS}, SET and GET, direct and through \`asyncore forward\``,
-    headers: ["test", "-P", "direct req/s", "forwarded req/s", "forwarded min–max", "forwarded ÷ direct", "ratio min–max", "spread direct / fwd", "forwarder CPU µs/req"],
+    title: `redis-benchmark -c ${REDIS_CLIENTS}, SET and GET, direct, through \`asyncore forward\` and through c-forward`,
+    headers: [
+      "test", "-P", "direct req/s", "ours req/s", "ours min–max", "ours ÷ direct", "ratio min–max", "spread direct / ours", "ours CPU µs/req",
+      "c-forward req/s", "c-forward ÷ direct", "ours ÷ c-forward", "c-forward CPU µs/req",
+    ],
     rows,
   };
 }
@@ -181,10 +206,12 @@ export async function redisRow(ctx: RowContext): Promise<RowReport> {
     skipped: r.skipped,
     about: [
       `\`redis-benchmark -c ${REDIS_CLIENTS} -t set,get -P N --csv\` (a real client: 50 connections, pipelining N`,
-      "commands per round trip) against `redis-server` (no persistence), once directly and once through",
-      "`asyncore forward`, in turn within each round (direct first in odd rounds, last in even ones).",
-      "redis-server and redis-benchmark share the client CPU, the forwarder has the server CPU. The",
-      "ratio is taken within each round; the CPU column is the forwarder's own CPU time per command.",
+      "commands per round trip) against `redis-server` (no persistence): directly, through `asyncore forward`",
+      "and through `c-forward` (`bench/servers/c-forward.c`, a minimal forwarder in C over epoll with",
+      "splice(2): the floor, what a forwarding hop costs on this machine before any library), in turn within",
+      "each round (direct first in odd rounds, last in even ones). redis-server and redis-benchmark share the",
+      "client CPU, each forwarder has the server CPU. The ratios are taken within each round; the CPU columns",
+      "are each forwarder's own CPU time per command.",
     ],
     tables: [redisTable(r)],
     problems: r.errors.map((e) => `redis: ${e}`),

@@ -39,7 +39,7 @@ export interface Row {
 }
 
 export const ROWS: Row[] = [
-  { name: "redis", help: "redis-benchmark SET/GET direct and through `asyncore forward`", seconds: (o) => o.rounds * 30, run: redisRow },
+  { name: "redis", help: "redis-benchmark SET/GET direct, through `asyncore forward` and through c-forward", seconds: (o) => o.rounds * 45, run: redisRow },
   { name: "http", help: "wrk against asyncore http-server, Node's http, Python's http.server", seconds: (o) => Math.min(o.rounds, 3) * 40 + 30, run: httpRow },
   { name: "smtp", help: "20 smtplib clients against asyncore smtp-server and Python's smtpd", seconds: (o) => Math.min(o.rounds, 3) * 15, run: smtpRow },
 ];

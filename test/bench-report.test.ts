@@ -1,12 +1,12 @@
 // The benchmark driver's bookkeeping (bench/): the ABAB order of the servers within a round, the
 // spread flag past 15 %, the --only-*/--no-* options with optional rows, redis-benchmark's CSV, and
-// the port forwarder table (with c-forward, and from reports made before it was measured).
+// the port forwarder and redis tables (with c-forward, and from reports made before it was measured).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { roundOrder, type EchoSample } from "../bench/echo.js";
 import type { ForwardReport } from "../bench/forward.js";
 import { parseOptions } from "../bench/options.js";
-import { parseCsv } from "../bench/redis.js";
+import { parseCsv, redisTable, type RedisReport, type RedisSample } from "../bench/redis.js";
 import { flagged, forwardTable, renderTable, roundRatios, spreadLabel, spreadOf } from "../bench/report.js";
 
 test("each round runs every server of a cell in turn, the order reversed every other round", () => {
@@ -97,4 +97,47 @@ test("a forwarder report from before c-forward (and --no-splice) renders the row
     "direct to c-epoll", "through our forwarder", "our forwarder, copying (--no-splice)", "ours ÷ direct", "ours copying ÷ direct",
   ]);
   assert.equal(forwardTable({ ...old, forwarded: [] }).rows[1]![1], "failed");
+});
+
+const redisSample = (set: number, get: number, cpu: number): RedisSample => ({ rps: { SET: set, GET: get }, cpuPerReq: cpu });
+
+test("the redis table: ours and c-forward against direct, and ours ÷ c-forward", () => {
+  const r: RedisReport = {
+    skipped: null,
+    cells: [
+      {
+        pipeline: 1,
+        direct: [redisSample(100_000, 100_000, NaN), redisSample(80_000, 100_000, NaN)],
+        forwarded: [redisSample(60_000, 50_000, 10), redisSample(48_000, 50_000, 12)],
+        cForward: [redisSample(50_000, 40_000, 4), redisSample(40_000, 40_000, 4)],
+      },
+      { pipeline: 16, direct: [], forwarded: [], cForward: [] },
+    ],
+    errors: [],
+  };
+  const t = redisTable(r);
+  const col = (name: string): number => t.headers.indexOf(name);
+  const set = t.rows[0]!;
+  assert.equal(set[col("c-forward req/s")], "45,000");
+  assert.equal(set[col("c-forward ÷ direct")], "0.50×");
+  assert.equal(set[col("ours ÷ direct")], "0.60×");
+  assert.equal(set[col("ours ÷ c-forward")], "1.20×");
+  assert.equal(set[col("ours CPU µs/req")], "11.00");
+  assert.equal(set[col("c-forward CPU µs/req")], "4.00");
+  assert.equal(t.rows[1]![col("ours ÷ c-forward")], "1.25×");
+  assert.deepEqual(t.rows[2]!.slice(0, 3), ["SET", "16", "failed"]);
+  for (const row of t.rows) assert.equal(row.length, t.headers.length);
+});
+
+test("a redis report from before c-forward renders with dashes in its columns", () => {
+  const old = {
+    skipped: null,
+    cells: [{ pipeline: 1, direct: [redisSample(100_000, 100_000, NaN)], forwarded: [redisSample(60_000, 50_000, 10)] }],
+    errors: [],
+  } as RedisReport;
+  const t = redisTable(old);
+  const set = t.rows[0]!;
+  assert.equal(set[t.headers.indexOf("ours ÷ direct")], "0.60×");
+  for (const name of ["c-forward req/s", "c-forward ÷ direct", "ours ÷ c-forward", "c-forward CPU µs/req"]) assert.equal(set[t.headers.indexOf(name)], "–");
+  assert.doesNotThrow(() => renderTable(t, "text"));
 });
