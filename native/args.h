@@ -11,6 +11,8 @@ namespace asyncore {
 
 // An integer in [min, max]; `what` names the argument in the message.
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t min, int64_t max);
+// The same, or `absent` when the argument is missing or undefined.
+int64_t OptionalIntArg(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t min, int64_t max, int64_t absent);
 // A file descriptor: an integer in [0, INT32_MAX].
 int FdArg(const Napi::CallbackInfo& info, size_t i);
 // Bytes: any ArrayBufferView (Buffer, Uint8Array, other typed arrays, DataView).

@@ -73,7 +73,7 @@ double ReceiveInto(Room room, int flags, F receive) {
 }
 
 int FlagsArg(Info info, size_t i) {
-  return i < info.Length() && !info[i].IsUndefined() ? static_cast<int>(IntArg(info, i, "flags", 0, INT_MAX)) : 0;
+  return static_cast<int>(OptionalIntArg(info, i, "flags", 0, INT_MAX, 0));
 }
 
 Napi::Value Socket(Info info) {
