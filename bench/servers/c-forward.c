@@ -214,9 +214,10 @@ int main(int argc, char **argv) {
       }
       end_t *e = end_of(fd);
       if (!e->reading) continue; /* dropped earlier in this batch */
-      int ok = 1;
-      if (evs[i].events & EPOLLOUT) ok = drain(e->writing);
-      if (ok && evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR) && e->reading->held == 0) ok = fill(e->reading) && drain(e->reading);
+      /* A socket error ends the relay: epoll reports it until the socket is closed. */
+      int ok = !(evs[i].events & EPOLLERR);
+      if (ok && evs[i].events & EPOLLOUT) ok = drain(e->writing);
+      if (ok && evs[i].events & (EPOLLIN | EPOLLHUP) && e->reading->held == 0) ok = fill(e->reading) && drain(e->reading);
       if (!ok) {
         drop(fd);
         continue;
