@@ -10,6 +10,7 @@ import { type SocketMap, flushAtPassEnd, inPass, kFlush, wake } from "./loop.js"
 import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, MAX_DEFERRED, checkHighWater } from "./dispatcher.js";
 import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
 import { ByteQueue } from "./byte-queue.js";
+import { isWouldBlock } from "./errors.js";
 
 /** What ends a unit of input: a string (encoded with `encoding`), bytes, a byte count, or null (none). */
 export type Terminator = string | Uint8Array | number | null;
@@ -27,11 +28,6 @@ const MAX_WRITES = 16;
 
 function isProducer(x: unknown): x is Producer {
   return typeof x === "object" && x !== null && typeof (x as { more?: unknown }).more === "function";
-}
-
-function isWouldBlock(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "EAGAIN" || code === "EWOULDBLOCK";
 }
 
 /** A failed system call (Python's OSError): it has a string `code` such as "ECONNRESET". */

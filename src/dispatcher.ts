@@ -4,8 +4,8 @@ import {
 } from "./constants.js";
 import { type Address, errorLocation, localLocation, resolveAddress, toNativeAddress } from "./address.js";
 import {
-  EALREADY, EBADF, EINPROGRESS, EIO, EISCONN, EWOULDBLOCK, errnoOf, isAcceptSkipped, isDisconnect, isOutOfResources, isWouldBlock,
-  systemError,
+  EALREADY, EBADF, EINPROGRESS, EIO, EISCONN, EWOULDBLOCK, errnoOf, isAcceptSkipped, isCloseIgnored, isDisconnect, isOutOfResources,
+  isUnconnected, isWouldBlock, systemError,
 } from "./errors.js";
 import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
 import {
@@ -120,8 +120,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       try {
         this.addr = sock.getpeername();
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === "ENOTCONN" || code === "EINVAL") {
+        if (isUnconnected(err)) {
           this.connected = false;  // an unconnected socket: fine
         } else {
           this.delChannel(map ?? undefined);  // broken in some unknown way: do not poll it
@@ -444,8 +443,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       try {
         this.socket.close();
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code !== "ENOTCONN" && code !== "EBADF") throw err;
+        if (!isCloseIgnored(err)) throw err;
       }
     }
   }

@@ -6,7 +6,7 @@
 // poll-style (per channel: read, write, priority, hang-up). A channel closed during the pass gets
 // no further calls in it, even if a new channel takes over its descriptor number.
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from "./constants.js";
-import { ExitNow, isDisconnect } from "./errors.js";
+import { ExitNow, isBadDescriptor, isDisconnect } from "./errors.js";
 import * as poller from "./poller.js";
 import { type IdleRecord, now as clock } from "./idle.js";
 
@@ -691,7 +691,7 @@ export function closeAll(map?: SocketMap, ignoreAll = false): void {
       obj.close?.();
     } catch (err) {
       if (isReraised(err)) throw err;
-      if ((err as { code?: unknown })?.code === "EBADF") continue;
+      if (isBadDescriptor(err)) continue;
       if (!ignoreAll) throw err;
     }
   }
