@@ -12,6 +12,7 @@ import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, checkHighWater } from "./dispatc
 import { EBADF, isDatagramBufferFull, isDatagramPeerGone, isWouldBlock, systemError } from "./errors.js";
 import { touchIdle } from "./idle.js";
 import { wake } from "./loop.js";
+import { recheck } from "./pass.js";
 import { type NativeAddress, binding } from "./native.js";
 import { receiveFrom } from "./receive.js";
 import { Socket, checkBytes, checkInt } from "./socket.js";
@@ -61,7 +62,7 @@ export class DatagramDispatcher extends Dispatcher {
 
   set outputHighWater(bytes: number) {
     this.#highWater = checkHighWater(bytes);
-    this._pollHint = true;
+    recheck(this);
   }
 
   /** Datagrams queued and not yet sent. */
@@ -153,7 +154,7 @@ export class DatagramDispatcher extends Dispatcher {
     // Copied: the caller may reuse its buffer before the queue is sent.
     this._out.push({ data: Buffer.from(data), to });
     this._outBytes += data.length;
-    if (this.isFull()) this._pollHint = true;
+    if (this.isFull()) recheck(this);
     wake();
     return true;
   }

@@ -7,7 +7,8 @@ import {
   EALREADY, EBADF, EINPROGRESS, EIO, EISCONN, EWOULDBLOCK, errnoOf, isAcceptSkipped, isCloseIgnored, isDisconnect, isOutOfResources,
   isUnconnected, isWouldBlock, systemError,
 } from "./errors.js";
-import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
+import { type Channel, type SocketMap, socketMap, wake } from "./loop.js";
+import { PassState, kPassState, recheck } from "./pass.js";
 import {
   type Transport, Socket, checkBytes, checkInt, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend, takeAcceptedPeer,
 } from "./socket.js";
@@ -92,8 +93,8 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   // A name lookup for connect() in flight (Hold), or its failure waiting to be reported. Default null.
   /** @internal */
   declare _lookup: "pending" | null;
-  // Set when the loop must ask [kPollState]() (a lookup, or input read ahead): one field load per
-  // pass for every other channel.
+  // Set by recheck() when the pass must ask [kPassState]() (a lookup, or input read ahead): one
+  // field load per pass for every other channel (pass.ts).
   /** @internal */
   _pollHint = false;
   /** @internal */
@@ -214,7 +215,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     }
     this.addr = address;
     this._lookup = "pending";
-    this._pollHint = true;
+    recheck(this);
     resolveAddress(sock.family, address).then(
       (resolved) => {
         if (this.socket !== sock || sock.fileno() < 0) return;  // closed meanwhile
@@ -255,16 +256,15 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     throw systemError(err, "connect", errorLocation(native));
   }
 
-  /** @internal */
-  [kPollState](): PollState {
-    if (this._lookupError !== null) return PollState.ReadyNow;
-    if (this._lookup === "pending") return PollState.Hold;
-    if (this._acceptPause?.timer != null) return PollState.Hold;
-    // Output above its bound, or waiting to close: polled for writing only (the hint stays set).
-    if (this._holdsInput()) return PollState.WriteOnly;
-    if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
-    this._pollHint = false;
-    return PollState.Normal;
+  /** @internal How the next pass polls the channel, asked after recheck() (Normal: as readable()/writable() say). */
+  [kPassState](): PassState {
+    if (this._lookupError !== null) return PassState.ReadyNow;
+    if (this._lookup === "pending") return PassState.Hold;
+    if (this._acceptPause?.timer != null) return PassState.Hold;
+    // Output above its bound, or waiting to close: polled for writing only (asked again next pass).
+    if (this._holdsInput()) return PassState.WriteOnly;
+    if (this.socket !== null && this.socket[kBuffered]() > 0) return PassState.Readable;
+    return PassState.Normal;
   }
 
   /** Internal: true while the channel holds its input back (channels with an output queue say when). */
@@ -298,7 +298,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       const r = sock[kTryAccept](true);
       if (typeof r === "number") return this._acceptFailed(sock, r, null);
       pair = r;
-      if (sock[kBuffered]() > 0) this._pollHint = true;  // accepted ahead: the next pass hands them out
+      if (sock[kBuffered]() > 0) recheck(this);  // accepted ahead: the next pass hands them out
     } else {
       // accept() replaced (wrapped or mocked, as Python code may do): its errors, sorted the same way.
       try {
@@ -335,7 +335,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     pause.errorAt = now;
     const delay = pause.backoff === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(pause.backoff * 2, ACCEPT_BACKOFF_MAX_MS);
     pause.backoff = delay;
-    this._pollHint = true;
+    recheck(this);
     if (pause.timer !== null) clearTimeout(pause.timer);
     // The pause lasts until this timer runs (not until a clock reading: Node's timers may run a
     // little before performance.now() says the time is up, and no second timer would come), and
@@ -382,7 +382,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     checkInt(bufferSize, "bufferSize");
     const t = this._transportFor("recv");
     const r = t[kTryRecv](bufferSize, this.readAhead);
-    if (t[kBuffered]() > 0) this._pollHint = true;
+    if (t[kBuffered]() > 0) recheck(this);
     if (typeof r !== "number") {
       if (r.length === 0 && bufferSize > 0) this._endOfInput();  // a closed connection reads as empty
       return r;

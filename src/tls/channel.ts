@@ -4,6 +4,7 @@
 import type { Address } from "../address.js";
 import type { Dispatcher } from "../dispatcher.js";
 import { DISCONNECTED, hasCode, isWouldBlock, systemError } from "../errors.js";
+import { recheck } from "../pass.js";
 import { checkInt, kBuffered, kTryRecv } from "../socket.js";
 import type { TLSContext } from "./context.js";
 import { TLSDriver, type WrapOptions, wrapChannel } from "./driver.js";
@@ -94,7 +95,7 @@ export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any
       checkInt(bufferSize, "bufferSize");
       const r = sock[kTryRecv](bufferSize);
       if (typeof r !== "number") {
-        if (sock[kBuffered]() > 0) this._pollHint = true;  // the rest of a record: no pending() stall
+        if (sock[kBuffered]() > 0) recheck(this);  // the rest of a record: no pending() stall
         if (r.length === 0 && bufferSize > 0) this._endOfInput();  // queued output still goes out first
         return r;
       }

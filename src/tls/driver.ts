@@ -7,6 +7,7 @@
 import { SOCK_STREAM } from "../constants.js";
 import { Dispatcher } from "../dispatcher.js";
 import { DISCONNECTED, closedError, hasCode } from "../errors.js";
+import { recheck } from "../pass.js";
 import { Socket, kBuffered } from "../socket.js";
 import type { TLSContext } from "./context.js";
 import { WANT_WRITE } from "./failure.js";
@@ -123,7 +124,7 @@ export class TLSDriver {
   #secured(): void {
     const ch = this.#finish();
     // The handshake's last flight may have brought application data along: hand it out next pass.
-    if (this.socket[kBuffered]() > 0) ch._pollHint = true;
+    if (this.socket[kBuffered]() > 0) recheck(ch);
     if (this.socket.serverSide) ch.handleHandshake();
     else ch.handleConnect();
   }
