@@ -1,4 +1,5 @@
-// The `asyncore/asynchat` entry point: AsyncChat, a Dispatcher for command/response protocols.
+// The `asyncore/asynchat` entry point, also the base of TLSAsyncChat, the SMTP session and the example
+// HTTP server: AsyncChat, Python's asynchat, a Dispatcher for command/response protocols.
 //
 // Input is cut at a terminator (a byte string, a byte count, or nothing) and handed to
 // collectIncomingData() / foundTerminator(); output is a queue of byte strings and producers sent

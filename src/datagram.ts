@@ -1,5 +1,5 @@
-// DatagramDispatcher: a Dispatcher over a datagram socket (UDP over IPv4 or IPv6, AF_UNIX SOCK_DGRAM).
-// Used by examples/udp-echo*.ts and `asyncore udp-echo`; exported for users' own datagram services.
+// Exported by index.ts, used by examples/udp-echo*.ts and `asyncore udp-echo`: DatagramDispatcher, a
+// Dispatcher over a datagram socket (UDP, AF_UNIX SOCK_DGRAM), where Dispatcher's calls assume a stream.
 //
 // A datagram socket has no stream: each recvfrom() is one whole message and its sender, a message
 // of 0 bytes is a message (not the end of anything), and a send either takes the whole datagram

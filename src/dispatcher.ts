@@ -1,4 +1,5 @@
-// Dispatcher: asyncore's channel class over a Socket (DispatcherWithSend: dispatcher-with-send.ts).
+// Exported by index.ts, and the base of every channel class (DispatcherWithSend, AsyncChat, the datagram,
+// file and TLS channels): asyncore's dispatcher over a Socket, kept as close to asyncore.py as it can be.
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
 } from "./constants.js";

@@ -1,4 +1,5 @@
-// loop(), poll(), poll2() and the per-event helpers: asyncore's reactor over the native poller.
+// Exported by index.ts (loop, poll, poll2, closeAll, socketMap, wake...); the channels add themselves
+// to its maps and call wake(): asyncore's reactor, the passes over a map of channels and the poller.
 //
 // A pass asks every channel present at its start for readable()/writable(), tells the poller the
 // masks that changed, waits for one libuv turn's worth of readiness (or the timeout), then calls

@@ -21,7 +21,7 @@ export const enum PassState { Normal = 0, Hold = 1, ReadyNow = 2, Readable = 3, 
 /** @internal */
 export const kPassState = Symbol("asyncore.passState");
 
-/** @internal What the pass reads of a channel besides Channel: Dispatcher has it all, a user's own channel object none of it. */
+/** @internal What the pass reads of a channel besides Channel: Dispatcher has it all, a user's own object none. */
 export interface PassAware {
   /** Set by recheck(): the next pass asks [kPassState](); cleared once it answers Normal. */
   _pollHint?: boolean;
@@ -91,7 +91,7 @@ export function deferToPassEnd(ch: Deferring): boolean {
   return true;
 }
 
-/** @internal In close(): true when the pass end owed the channel a flush; it no longer does (the caller sends now). */
+/** @internal In close(): true when the pass end owed the channel a flush; it no longer does (send it now). */
 export function takeDeferred(ch: Deferring): boolean {
   if (!ch._flushPending) return false;
   ch._flushPending = false;

@@ -1,4 +1,6 @@
-// withTLS(): TLS for any channel class (Dispatcher, DispatcherWithSend, AsyncChat, or a user's).
+// Called by tls.ts (TLSDispatcher, TLSDispatcherWithSend, TLSAsyncChat) and by users' withTLS(MyChannel):
+// TLS for any channel class, as a mixin, so that no channel class needs a TLS twin of its own.
+//
 // Adds wrap(), connect(address, context), handleHandshake(), tlsShutdown(), and the recv/send
 // result handling TLS needs; the handshake itself is TLSDriver's.
 import type { Address } from "../address.js";

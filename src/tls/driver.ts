@@ -1,6 +1,8 @@
-// TLSDriver: runs a channel's handshake, or its close_notify exchange, inside the loop. While it
-// runs it answers readable()/writable() from OpenSSL's want-read/want-write and takes the read and
-// write events, whatever the channel's class says: own properties on the channel shadow every
+// Called by the TLS channel (tls/channel.ts: wrap(), connect(), tlsShutdown()): TLSDriver runs a channel's
+// handshake, or its close_notify exchange, inside the loop, so the channel's own handlers never see them.
+//
+// While it runs it answers readable()/writable() from OpenSSL's want-read/want-write and takes the
+// read and write events, whatever the channel's class says: own properties on the channel shadow every
 // method up its prototype chain (a subclass's readable() included). Once done they are set back
 // to what they were (the class's methods), never deleted: a delete would turn the channel into a
 // dictionary-mode object, and every later property access on it into a slow lookup.

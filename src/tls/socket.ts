@@ -1,5 +1,7 @@
-// TLSSocket: a Socket whose stream goes through an OpenSSL session on the same descriptor. The
-// dispatcher's fast paths (kTryRecv, kTrySend, kTrySendv, kBuffered) read and write plaintext;
+// Made by wrapChannel() (tls/driver.ts) and read by the TLS channel: TLSSocket, a Socket whose stream
+// goes through an OpenSSL session on the same descriptor, so the dispatcher's calls stay unchanged.
+//
+// The dispatcher's fast paths (kTryRecv, kTrySend, kTrySendv, kBuffered) read and write plaintext;
 // the kernel only ever sees records. Native reads take what the kernel has in one recv() and
 // decrypt the whole records it brought; native writes send a batch of records in one send(). No
 // call blocks.
