@@ -1,4 +1,5 @@
-// The `asyncore/asynchat` entry point: AsyncChat, a Dispatcher for command/response protocols.
+// The `asyncore/asynchat` entry point, also the base of TLSAsyncChat, the SMTP session and the example
+// HTTP server: AsyncChat, Python's asynchat, a Dispatcher for command/response protocols.
 //
 // Input is cut at a terminator (a byte string, a byte count, or nothing) and handed to
 // collectIncomingData() / foundTerminator(); output is a queue of byte strings and producers sent
@@ -6,10 +7,12 @@
 // the comment next to the code says why (docs/asynchat.md lists the differences).
 // The .d.ts use Node's types (Buffer, AbortSignal): this makes a consumer with `types: []` load them.
 /// <reference types="node" preserve="true" />
-import { type SocketMap, flushAtPassEnd, inPass, kFlush, wake } from "./loop.js";
+import { type SocketMap, wake } from "./loop.js";
+import { deferToPassEnd, kFlush, recheck, takeDeferred } from "./pass.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, MAX_DEFERRED, checkHighWater } from "./dispatcher.js";
 import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
 import { ByteQueue } from "./byte-queue.js";
+import { isWouldBlock } from "./errors.js";
 
 /** What ends a unit of input: a string (encoded with `encoding`), bytes, a byte count, or null (none). */
 export type Terminator = string | Uint8Array | number | null;
@@ -27,11 +30,6 @@ const MAX_WRITES = 16;
 
 function isProducer(x: unknown): x is Producer {
   return typeof x === "object" && x !== null && typeof (x as { more?: unknown }).more === "function";
-}
-
-function isWouldBlock(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "EAGAIN" || code === "EWOULDBLOCK";
 }
 
 /** A failed system call (Python's OSError): it has a string `code` such as "ECONNRESET". */
@@ -252,7 +250,7 @@ export class AsyncChat extends Dispatcher {
   #highWater = DEFAULT_OUTPUT_HIGH_WATER;
   // The peer ended its input while output was queued: handleClose() once the queue is sent.
   #inputEnded = false;
-  // push() in a pass queues, and the pass end sends the pass's output in one gather-write.
+  // push() in a pass queues, and the pass end sends the pass's output in one gather-write (pass.ts).
   /** @internal */
   _flushPending = false;
 
@@ -271,7 +269,7 @@ export class AsyncChat extends Dispatcher {
 
   set outputHighWater(bytes: number) {
     this.#highWater = checkHighWater(bytes);
-    this._pollHint = true;
+    recheck(this);
   }
 
   /** @internal */
@@ -282,7 +280,7 @@ export class AsyncChat extends Dispatcher {
       return;
     }
     this.#inputEnded = true;
-    this._pollHint = true;
+    recheck(this);
   }
 
   /** @internal True while input is held back: output above the bound, or the input ended. */
@@ -292,11 +290,10 @@ export class AsyncChat extends Dispatcher {
 
   /** Output pushed during this pass is sent first, as push() would have sent it at once. */
   override close(): void {
-    if (this._flushPending) {
-      this._flushPending = false;
+    if (takeDeferred(this)) {
       // Only bytes pushed this pass are owed here: a close mark or producer waits for no close().
       const first = this._producerFifo.length > 0 ? this._producerFifo.first() : null;
-      if (this.socket !== null && this.socket.fileno() >= 0 && first instanceof Uint8Array && first.length > 0) {
+      if (!this._isClosed() && first instanceof Uint8Array && first.length > 0) {
         try {
           this.#sendFirst(1);
         } catch {
@@ -503,12 +500,8 @@ export class AsyncChat extends Dispatcher {
     } else {
       this._producerFifo.push(data);
     }
-    if (inPass() && this._producerFifo.bytes <= MAX_DEFERRED) {
-      if (!this._flushPending) {
-        this._flushPending = true;
-        flushAtPassEnd(this);
-      }
-      if (this._producerFifo.bytes > this.#highWater) this._pollHint = true;
+    if (this._producerFifo.bytes <= MAX_DEFERRED && deferToPassEnd(this)) {
+      if (this._producerFifo.bytes > this.#highWater) recheck(this);
       return;
     }
     this.initiateSend();
@@ -517,15 +510,9 @@ export class AsyncChat extends Dispatcher {
 
   /** @internal */
   [kFlush](): boolean {
-    if (!this._flushPending) return true;
-    if (this.socket === null || this.socket.fileno() < 0) {
-      this._flushPending = false;
-      return true;
-    }
     // More input is already buffered: the next pass (which will not wait) answers it too, and
     // both answers go out together.
-    if (this.socket[kBuffered]() > 0 && this._producerFifo.bytes < MAX_DEFERRED && !this._holdsInput()) return false;
-    this._flushPending = false;
+    if (this.socket![kBuffered]() > 0 && this._producerFifo.bytes < MAX_DEFERRED && !this._holdsInput()) return false;
     // The pass's output in as few system calls as the kernel allows: a 100 KiB answer is not
     // left for a later pass in acOutBufferSize pieces.
     this.#sendFirst(MAX_WRITES);
@@ -660,7 +647,7 @@ export class AsyncChat extends Dispatcher {
   }
 
   #wakeIfQueued(): void {
-    if (this._producerFifo.bytes > this.#highWater) this._pollHint = true;
+    if (this._producerFifo.bytes > this.#highWater) recheck(this);
     // From outside a handler (a timer), a pass waiting with writable() false must look again.
     if (this._producerFifo.length > 0) wake();
   }

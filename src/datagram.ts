@@ -1,5 +1,5 @@
-// DatagramDispatcher: a Dispatcher over a datagram socket (UDP over IPv4 or IPv6, AF_UNIX SOCK_DGRAM).
-// Used by examples/udp-echo*.ts and `asyncore udp-echo`; exported for users' own datagram services.
+// Exported by index.ts, used by examples/udp-echo*.ts and `asyncore udp-echo`: DatagramDispatcher, a
+// Dispatcher over a datagram socket (UDP, AF_UNIX SOCK_DGRAM), where Dispatcher's calls assume a stream.
 //
 // A datagram socket has no stream: each recvfrom() is one whole message and its sender, a message
 // of 0 bytes is a message (not the end of anything), and a send either takes the whole datagram
@@ -12,6 +12,7 @@ import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, checkHighWater } from "./dispatc
 import { EBADF, isDatagramBufferFull, isDatagramPeerGone, isWouldBlock, systemError } from "./errors.js";
 import { touchIdle } from "./idle.js";
 import { wake } from "./loop.js";
+import { recheck } from "./pass.js";
 import { type NativeAddress, binding } from "./native.js";
 import { receiveFrom } from "./receive.js";
 import { Socket, checkBytes, checkInt } from "./socket.js";
@@ -61,7 +62,7 @@ export class DatagramDispatcher extends Dispatcher {
 
   set outputHighWater(bytes: number) {
     this.#highWater = checkHighWater(bytes);
-    this._pollHint = true;
+    recheck(this);
   }
 
   /** Datagrams queued and not yet sent. */
@@ -153,7 +154,7 @@ export class DatagramDispatcher extends Dispatcher {
     // Copied: the caller may reuse its buffer before the queue is sent.
     this._out.push({ data: Buffer.from(data), to });
     this._outBytes += data.length;
-    if (this.isFull()) this._pollHint = true;
+    if (this.isFull()) recheck(this);
     wake();
     return true;
   }

@@ -1,10 +1,11 @@
 // Exported by index.ts (and wrapped by tls.ts): asyncore's dispatcher_with_send, a Dispatcher whose
 // send() queues what the kernel does not take at once, here so that dispatcher.ts stays asyncore.py.
 //
-// Output queued during a pass goes out in one gather-write when the pass ends (loop.ts calls
+// Output queued during a pass goes out in one gather-write when the pass ends (pass.ts calls
 // [kFlush]()); received memory is queued as it is (receive.ts), other data is copied once.
 import { Dispatcher } from "./dispatcher.js";
-import { type SocketMap, flushAtPassEnd, inPass, kFlush, wake } from "./loop.js";
+import { type SocketMap, wake } from "./loop.js";
+import { deferToPassEnd, kFlush, recheck, takeDeferred } from "./pass.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, MAX_DEFERRED, checkHighWater } from "./output-bound.js";
 import { isReceived, joinReceived } from "./receive.js";
 import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
@@ -23,7 +24,7 @@ export class DispatcherWithSend extends Dispatcher {
   /** @internal */
   _queued = 0;
   /** @internal */
-  _flushPending = false;  // the current pass sends the queue when it ends
+  _flushPending = false;  // the current pass sends the queue when it ends (pass.ts)
   /** @internal */
   declare _highWater: number;
   // "input": the peer ended its input while output was queued (handleClose() once it is sent);
@@ -46,13 +47,13 @@ export class DispatcherWithSend extends Dispatcher {
 
   set outputHighWater(bytes: number) {
     this._highWater = checkHighWater(bytes);
-    this._pollHint = true;
+    recheck(this);
   }
 
   /** Stops reading, and closes the channel once everything queued has been sent. */
   closeWhenDone(): void {
     this._afterOutput = "close";
-    this._pollHint = true;
+    recheck(this);
     if (this._queued === 0) this.close();
     else wake();
   }
@@ -65,7 +66,7 @@ export class DispatcherWithSend extends Dispatcher {
       return;
     }
     this._afterOutput ??= "input";
-    this._pollHint = true;
+    recheck(this);
   }
 
   /** True while input is held back: output above the bound, or the channel waits to close. */
@@ -94,7 +95,7 @@ export class DispatcherWithSend extends Dispatcher {
     checkBytes(data, "outBuffer");
     this._queue = data.length > 0 ? [data] : NO_QUEUE;
     this._queued = data.length;
-    if (this._queued > this._highWater) this._pollHint = true;
+    if (this._queued > this._highWater) recheck(this);
   }
 
   initiateSend(): void {
@@ -152,12 +153,8 @@ export class DispatcherWithSend extends Dispatcher {
       else queue.push(chunk);
     } else queue.push(Buffer.from(data));
     this._queued += data.length;
-    if (this._queued > this._highWater) this._pollHint = true;
-    if (inPass()) {
-      if (!this._flushPending) {
-        this._flushPending = true;
-        flushAtPassEnd(this);
-      }
+    if (this._queued > this._highWater) recheck(this);
+    if (deferToPassEnd(this)) {
       if (this._queued > MAX_DEFERRED) this.initiateSend();
       return data.length;
     }
@@ -168,22 +165,15 @@ export class DispatcherWithSend extends Dispatcher {
 
   /** @internal */
   [kFlush](): boolean {
-    if (!this._flushPending) return true;
-    if (this._isClosed()) {
-      this._flushPending = false;
-      return true;
-    }
     // More input is already buffered: the next pass (which will not wait) sends both together.
     if (this.socket![kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
-    this._flushPending = false;
     this.initiateSend();
     return true;
   }
 
   /** Output queued during this pass is sent first, as it would have been at send() time. */
   override close(): void {
-    if (this._flushPending && !this._isClosed()) {
-      this._flushPending = false;
+    if (takeDeferred(this) && !this._isClosed()) {
       try {
         this.initiateSend();
       } catch {

@@ -1,13 +1,15 @@
-// Dispatcher: asyncore's channel class over a Socket (DispatcherWithSend: dispatcher-with-send.ts).
+// Exported by index.ts, and the base of every channel class (DispatcherWithSend, AsyncChat, the datagram,
+// file and TLS channels): asyncore's dispatcher over a Socket, kept as close to asyncore.py as it can be.
 import {
   AF_INET, AF_INET6, IPPROTO_TCP, POLLERR, POLLNVAL, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_REUSEADDR, TCP_NODELAY,
 } from "./constants.js";
 import { type Address, errorLocation, localLocation, resolveAddress, toNativeAddress } from "./address.js";
 import {
-  EALREADY, EBADF, EINPROGRESS, EIO, EISCONN, EWOULDBLOCK, errnoOf, isAcceptSkipped, isDisconnect, isOutOfResources, isWouldBlock,
-  systemError,
+  EALREADY, EBADF, EINPROGRESS, EIO, EISCONN, EWOULDBLOCK, errnoOf, isAcceptSkipped, isCloseIgnored, isDisconnect, isOutOfResources,
+  isUnconnected, isWouldBlock, systemError,
 } from "./errors.js";
-import { type Channel, type SocketMap, PollState, kPollState, socketMap, wake } from "./loop.js";
+import { type Channel, type SocketMap, socketMap, wake } from "./loop.js";
+import { PassState, kPassState, recheck } from "./pass.js";
 import {
   type Transport, Socket, checkBytes, checkInt, kBuffered, kConnectNative, kTryAccept, kTryRecv, kTrySend, takeAcceptedPeer,
 } from "./socket.js";
@@ -92,8 +94,8 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
   // A name lookup for connect() in flight (Hold), or its failure waiting to be reported. Default null.
   /** @internal */
   declare _lookup: "pending" | null;
-  // Set when the loop must ask [kPollState]() (a lookup, or input read ahead): one field load per
-  // pass for every other channel.
+  // Set by recheck() when the pass must ask [kPassState]() (a lookup, or input read ahead): one
+  // field load per pass for every other channel (pass.ts).
   /** @internal */
   _pollHint = false;
   /** @internal */
@@ -120,8 +122,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       try {
         this.addr = sock.getpeername();
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === "ENOTCONN" || code === "EINVAL") {
+        if (isUnconnected(err)) {
           this.connected = false;  // an unconnected socket: fine
         } else {
           this.delChannel(map ?? undefined);  // broken in some unknown way: do not poll it
@@ -215,7 +216,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     }
     this.addr = address;
     this._lookup = "pending";
-    this._pollHint = true;
+    recheck(this);
     resolveAddress(sock.family, address).then(
       (resolved) => {
         if (this.socket !== sock || sock.fileno() < 0) return;  // closed meanwhile
@@ -256,16 +257,15 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     throw systemError(err, "connect", errorLocation(native));
   }
 
-  /** @internal */
-  [kPollState](): PollState {
-    if (this._lookupError !== null) return PollState.ReadyNow;
-    if (this._lookup === "pending") return PollState.Hold;
-    if (this._acceptPause?.timer != null) return PollState.Hold;
-    // Output above its bound, or waiting to close: polled for writing only (the hint stays set).
-    if (this._holdsInput()) return PollState.WriteOnly;
-    if (this.socket !== null && this.socket[kBuffered]() > 0) return PollState.Readable;
-    this._pollHint = false;
-    return PollState.Normal;
+  /** @internal How the next pass polls the channel, asked after recheck() (Normal: as readable()/writable() say). */
+  [kPassState](): PassState {
+    if (this._lookupError !== null) return PassState.ReadyNow;
+    if (this._lookup === "pending") return PassState.Hold;
+    if (this._acceptPause?.timer != null) return PassState.Hold;
+    // Output above its bound, or waiting to close: polled for writing only (asked again next pass).
+    if (this._holdsInput()) return PassState.WriteOnly;
+    if (this.socket !== null && this.socket[kBuffered]() > 0) return PassState.Readable;
+    return PassState.Normal;
   }
 
   /** Internal: true while the channel holds its input back (channels with an output queue say when). */
@@ -299,7 +299,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       const r = sock[kTryAccept](true);
       if (typeof r === "number") return this._acceptFailed(sock, r, null);
       pair = r;
-      if (sock[kBuffered]() > 0) this._pollHint = true;  // accepted ahead: the next pass hands them out
+      if (sock[kBuffered]() > 0) recheck(this);  // accepted ahead: the next pass hands them out
     } else {
       // accept() replaced (wrapped or mocked, as Python code may do): its errors, sorted the same way.
       try {
@@ -336,7 +336,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     pause.errorAt = now;
     const delay = pause.backoff === 0 ? ACCEPT_BACKOFF_MIN_MS : Math.min(pause.backoff * 2, ACCEPT_BACKOFF_MAX_MS);
     pause.backoff = delay;
-    this._pollHint = true;
+    recheck(this);
     if (pause.timer !== null) clearTimeout(pause.timer);
     // The pause lasts until this timer runs (not until a clock reading: Node's timers may run a
     // little before performance.now() says the time is up, and no second timer would come), and
@@ -383,7 +383,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
     checkInt(bufferSize, "bufferSize");
     const t = this._transportFor("recv");
     const r = t[kTryRecv](bufferSize, this.readAhead);
-    if (t[kBuffered]() > 0) this._pollHint = true;
+    if (t[kBuffered]() > 0) recheck(this);
     if (typeof r !== "number") {
       if (r.length === 0 && bufferSize > 0) this._endOfInput();  // a closed connection reads as empty
       return r;
@@ -444,8 +444,7 @@ export class Dispatcher<S extends Socket | FileWrapper = Socket> implements Chan
       try {
         this.socket.close();
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code !== "ENOTCONN" && code !== "EBADF") throw err;
+        if (!isCloseIgnored(err)) throw err;
       }
     }
   }

@@ -1,5 +1,8 @@
-// Every error the library raises for a failed system call is built here, in Node's shape:
-// `code` ("EADDRINUSE"), `errno` (negative, as Node's own), `syscall`.
+// Called by every core module that fails a system call or sorts an errno (would block, disconnect,
+// skipped accept...): the one place that knows errno names, and builds errors in Node's shape.
+//
+// Every error the library raises for a failed system call is built here: `code` ("EADDRINUSE"),
+// `errno` (negative, as Node's own), `syscall`.
 import os from "node:os";
 import util from "node:util";
 import { binding } from "./native.js";
@@ -123,19 +126,39 @@ const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(E).reverse().map(([name, value]) => [value, name] as const),
 );
 
+const WOULD_BLOCK: ReadonlySet<string> = new Set(["EAGAIN", "EWOULDBLOCK"]);
+
 /**
  * True when a raw result (-errno, as the addon returns: no Error is built for it) or a thrown
- * system error means "would block".
+ * system error means "would block"; false for anything else thrown.
  */
-export function isWouldBlock(x: number | Error): boolean {
+export function isWouldBlock(x: unknown): boolean {
   if (typeof x === "number") return x === -E.EAGAIN || x === -E.EWOULDBLOCK;
-  const code = (x as { code?: unknown }).code;
-  return code === "EAGAIN" || code === "EWOULDBLOCK";
+  return hasCode(x, WOULD_BLOCK);
 }
 
 /** True when `err` is a system error whose code is one of `codes`. */
 export function hasCode(err: unknown, codes: ReadonlySet<string>): boolean {
   return typeof err === "object" && err !== null && codes.has((err as { code?: unknown }).code as string);
+}
+
+const UNCONNECTED: ReadonlySet<string> = new Set(["ENOTCONN", "EINVAL"]);
+const CLOSE_IGNORED: ReadonlySet<string> = new Set(["ENOTCONN", "EBADF"]);
+const BAD_DESCRIPTOR: ReadonlySet<string> = new Set(["EBADF"]);
+
+/** getpeername() of a socket that is not connected (ENOTCONN; EINVAL on some systems). */
+export function isUnconnected(err: unknown): boolean {
+  return hasCode(err, UNCONNECTED);
+}
+
+/** A socket's close() error that asyncore's close() ignores: not connected, or closed already. */
+export function isCloseIgnored(err: unknown): boolean {
+  return hasCode(err, CLOSE_IGNORED);
+}
+
+/** EBADF: the descriptor was closed already (closeAll() goes on with the next channel). */
+export function isBadDescriptor(err: unknown): boolean {
+  return hasCode(err, BAD_DESCRIPTOR);
 }
 
 /** The peer is gone: a send or recv that fails with these closes the channel (asyncore's _DISCONNECTED). */
@@ -251,6 +274,8 @@ export function isOutOfResources(errno: number): boolean {
 export const EIO = E.EIO;
 /** ETIMEDOUT: why a channel idle for its idleTimeout closes. */
 export const ETIMEDOUT = E.ETIMEDOUT;
+/** EPROTO: the fast paths' result once a TLS session failed (tls/socket.ts's FAILED). */
+export const EPROTO = E.EPROTO;
 
 /** -errno for a thrown system error's code (0 when it has no known one). */
 export function errnoOf(err: unknown): number {

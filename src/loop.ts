@@ -1,4 +1,5 @@
-// loop(), poll(), poll2() and the per-event helpers: asyncore's reactor over the native poller.
+// Exported by index.ts (loop, poll, poll2, closeAll, socketMap, wake...); the channels add themselves
+// to its maps and call wake(): asyncore's reactor, the passes over a map of channels and the poller.
 //
 // A pass asks every channel present at its start for readable()/writable(), tells the poller the
 // masks that changed, waits for one libuv turn's worth of readiness (or the timeout), then calls
@@ -6,11 +7,12 @@
 // poll-style (per channel: read, write, priority, hang-up). A channel closed during the pass gets
 // no further calls in it, even if a new channel takes over its descriptor number.
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from "./constants.js";
-import { ExitNow, isDisconnect } from "./errors.js";
+import { ExitNow, isBadDescriptor, isDisconnect } from "./errors.js";
 import * as poller from "./poller.js";
-import { type IdleRecord, now as clock } from "./idle.js";
+import { now as clock } from "./idle.js";
+import { type PassAware, PassState, askState, flushDeferred, inPass, setInPass } from "./pass.js";
 
-/** What loop() calls on the objects of a map. Dispatcher implements it. */
+/** What loop() calls on the objects of a map: Python's methods, and two optional ones. Dispatcher implements it. */
 export interface Channel {
   readable(): boolean;
   writable(): boolean;
@@ -21,35 +23,16 @@ export interface Channel {
   handleError(err: unknown): void;
   handleClose(): void;
   close?(): void;
-  /** @internal how the loop should poll this channel now (see PollState), asked when _pollHint is set. */
-  [kPollState]?(): PollState;
-  /** @internal */
-  _pollHint?: boolean;
   /** Called instead of handleClose() for a hang-up or error reported by the poller (poll-style passes). */
   handleCloseEvent?(revents: number): void;
-  /** @internal the idle timeout's record (see idle.ts); null or absent: none. */
-  _idle?: IdleRecord | null;
   /** Called when the channel has been idle for its idle timeout (default of a channel without it: handleClose()). */
   handleTimeout?(): void;
 }
 
 export type SocketMap = Map<number, Channel>;
 
-/**
- * Internal protocol: a channel that waits for a name lookup is not polled; one that failed is ready;
- * one that holds its input back (output above its bound, input ended) is polled for writing only.
- * @internal
- */
-export const kPollState = Symbol("asyncore.pollState");
-/** @internal */
-export const enum PollState { Normal = 0, Hold = 1, ReadyNow = 2, Readable = 3, WriteOnly = 4 }
-
-/** @internal output a channel queued during a pass, sent when the pass ends (see flushAtPassEnd). */
-export const kFlush = Symbol("asyncore.flush");
-interface Flushable extends Channel {
-  /** @internal Sends what was deferred; false to stay deferred one more pass (more input is already buffered). */
-  [kFlush](): boolean;
-}
+// What a pass sees of a channel: Channel, and the pass protocol (pass.ts) when it has it.
+type PassChannel = Channel & PassAware;
 
 /** The default map: every dispatcher created without a map of its own joins it. */
 export const socketMap: SocketMap = new Map();
@@ -133,7 +116,7 @@ const TIMED = 16;        // has an idle timeout: dispatched reads and writes sta
 // Reused between passes: the channels present at the start of the pass, their fds and wants,
 // and (by pass index) the readiness reported for them. Dispatch costs what is ready, not what is
 // in the map: indexByFd finds a reported fd's channel, readyIdx lists the ready ones.
-let passChannels: Channel[] = [];
+let passChannels: PassChannel[] = [];
 let passFds = new Int32Array(256);
 let passWants = new Uint8Array(256);
 let passReady = new Int32Array(256);
@@ -152,8 +135,6 @@ let nTimed = 0;
 let passDeadline = Infinity;           // the nearest idle deadline of the pass (clock() milliseconds)
 let passWaitEnd = Infinity;            // when the pass's wait ends (clock() milliseconds)
 let passTime = 0;                      // when dispatching began: the stamp of dispatched events
-
-let dispatching = false;
 
 function grown<T extends Int32Array | Uint8Array>(a: T, min: number): T {
   const b = new (a.constructor as { new (n: number): T })(Math.max(min, a.length * 2));
@@ -175,19 +156,19 @@ function checkFd(fd: number): void {
   }
 }
 
-function collect(obj: Channel, fd: number): void {
+function collect(obj: PassChannel, fd: number): void {
   checkFd(fd);
-  const state = obj._pollHint === true ? obj[kPollState]!() : PollState.Normal;
+  const state = obj._pollHint === true ? askState(obj) : PassState.Normal;
   // WriteOnly: the channel holds its input back (readable() is not asked).
-  const r = state !== PollState.WriteOnly && obj.readable();
+  const r = state !== PassState.WriteOnly && obj.readable();
   const w = obj.writable() && !obj.accepting;
   let mask: number;
   if (passUsePoll) mask = (r ? POLLIN | POLLPRI : 0) | (w ? POLLOUT : 0);
   else mask = (r ? POLLIN : 0) | (w ? POLLOUT : 0) | (r || w ? POLLPRI : 0);
   let now = 0;
-  if (state === PollState.Hold) mask = 0;
-  else if (state === PollState.ReadyNow) now = READY_NOW;
-  else if (state === PollState.Readable && r) now = READABLE_NOW;
+  if (state === PassState.Hold) mask = 0;
+  else if (state === PassState.ReadyNow) now = READY_NOW;
+  else if (state === PassState.Readable && r) now = READABLE_NOW;
   if (collectingOnly) {
     // A queued map's channel: only its interest, so that its readiness ends the pass that waits.
     poller.setInterest(fd, mask);
@@ -261,7 +242,7 @@ function sortReady(): void {
 
 // The pass holds no channel once it ends (a closed one can be collected).
 function releaseChannels(): void {
-  for (let i = 0; i < passCount; i++) passChannels[i] = undefined as unknown as Channel;
+  for (let i = 0; i < passCount; i++) passChannels[i] = undefined as unknown as PassChannel;
   passCount = 0;
 }
 
@@ -379,19 +360,19 @@ function startPass(req: PassRequest): void {
   passCount = 0;
   passDeadline = Infinity;
   try {
-    dispatching = true;  // readable()/writable() run inside the pass
+    setInPass(true);  // readable()/writable() run inside the pass
     req.map.forEach(collect);
   } catch (err) {
     collectingOnly = false;
     releaseChannels();
     nNow = 0;
     nTimed = 0;
-    dispatching = false;
+    setInPass(false);
     req.done(err);
     next();
     return;
   } finally {
-    dispatching = false;
+    setInPass(false);
   }
   if (queue.length > 0) watchQueued();
   let timeout = passImmediate ? 0 : req.timeout;
@@ -440,65 +421,21 @@ function finishPass(req: PassRequest, count: number, events: Int32Array): void {
   }
   lastPassHadEvents = count > 0;
   let error: unknown;
-  dispatching = true;
+  setInPass(true);
   try {
     dispatch(count, events);
   } catch (err) {
     error = err ?? new Error("a handler threw a nullish value");
   }
   try {
-    flushDeferred();
+    flushDeferred();  // the output handlers left for the pass end (pass.ts)
   } catch (err) {
     error ??= err ?? new Error("a handler threw a nullish value");
   } finally {
-    dispatching = false;
+    setInPass(false);
   }
   req.done(error);
   next();
-}
-
-// Output queued by handlers during a pass goes out in one send per channel when the pass ends,
-// instead of one send per handler call; a channel whose next input is already buffered waits
-// for the passes that consume it (they come at once: buffered input makes a pass not wait).
-let deferred: (Flushable | undefined)[] = [];
-let nDeferred = 0;
-let spare: (Flushable | undefined)[] = [];
-
-/** @internal True while a pass calls handlers (or readable()/writable()). */
-export function inPass(): boolean {
-  return dispatching;
-}
-
-/** @internal Asks for obj[kFlush]() when the current pass ends. */
-export function flushAtPassEnd(obj: Flushable): void {
-  deferred[nDeferred++] = obj;
-}
-
-function flushDeferred(): void {
-  if (nDeferred === 0) return;
-  const list = deferred;
-  const n = nDeferred;
-  deferred = spare;
-  nDeferred = 0;
-  try {
-    for (let i = 0; i < n; i++) {
-      const obj = list[i]!;
-      let done = true;
-      try {
-        done = obj[kFlush]();
-      } catch (err) {
-        if (isReraised(err)) {
-          for (let j = i + 1; j < n; j++) deferred[nDeferred++] = list[j];
-          throw err;
-        }
-        obj.handleError(err);
-      }
-      if (!done) deferred[nDeferred++] = obj;
-    }
-  } finally {
-    for (let i = 0; i < n; i++) list[i] = undefined;  // hold no channel past the pass
-    spare = list;
-  }
 }
 
 function next(): void {
@@ -509,7 +446,7 @@ function next(): void {
 function runPass(req: PassRequest): void {
   // Behind any queued pass: a loop() that asks again as its pass ends must not starve a loop()
   // on another map that has been waiting for its turn.
-  if (poller.isWaiting() || dispatching || queue.length > 0) {
+  if (poller.isWaiting() || inPass() || queue.length > 0) {
     queue.push(req);
     // Passes on other maps wait their turn, and the pass that waits must end when one of them has
     // work: their channels' interest joins its wait; a pass that must not wait (timeout 0), or a
@@ -533,7 +470,7 @@ function watchMap(q: PassRequest): boolean {
   const usePoll = passUsePoll;
   passUsePoll = q.usePoll;
   collectingOnly = true;
-  dispatching = true;
+  setInPass(true);
   try {
     q.map.forEach(collect);
     return true;
@@ -544,7 +481,7 @@ function watchMap(q: PassRequest): boolean {
     return false;
   } finally {
     collectingOnly = false;
-    dispatching = false;
+    setInPass(false);
     passUsePoll = usePoll;
   }
 }
@@ -563,7 +500,7 @@ function inQueuedMap(fd: number): boolean {
 
 /** A nudge from outside a pass (a timer, a promise): the pending wait ends so the next pass sees the change. */
 export function wake(): void {
-  if (!dispatching) endWait();
+  if (!inPass()) endWait();
 }
 
 // A wait asked to end (wake(), a stopped loop, another map's work) ends the pass even when what
@@ -691,7 +628,7 @@ export function closeAll(map?: SocketMap, ignoreAll = false): void {
       obj.close?.();
     } catch (err) {
       if (isReraised(err)) throw err;
-      if ((err as { code?: unknown })?.code === "EBADF") continue;
+      if (isBadDescriptor(err)) continue;
       if (!ignoreAll) throw err;
     }
   }

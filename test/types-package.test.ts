@@ -108,7 +108,7 @@ describe("the packed package's typings, in a strict consumer project", () => {
       for (const m of text.matchAll(/^\s+(?:readonly\s+|static\s+)*(_\w+|\[k[A-Z]\w*\])\??\s*[(:<]/gm)) {
         if (!DOCUMENTED_UNDERSCORE.has(m[1]!)) found.push(`${path.relative(installed, file)}: ${m[1]}`);
       }
-      for (const m of text.matchAll(/\b(kPollState|kFlush|kTry\w+|kBuffered|kConnectNative|PollState|@internal)\b/g)) {
+      for (const m of text.matchAll(/\b(kPassState|kFlush|kTry\w+|kBuffered|kConnectNative|PassState|@internal)\b/g)) {
         found.push(`${path.relative(installed, file)}: ${m[1]}`);
       }
     }

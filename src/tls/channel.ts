@@ -1,9 +1,12 @@
-// withTLS(): TLS for any channel class (Dispatcher, DispatcherWithSend, AsyncChat, or a user's).
+// Called by tls.ts (TLSDispatcher, TLSDispatcherWithSend, TLSAsyncChat) and by users' withTLS(MyChannel):
+// TLS for any channel class, as a mixin, so that no channel class needs a TLS twin of its own.
+//
 // Adds wrap(), connect(address, context), handleHandshake(), tlsShutdown(), and the recv/send
 // result handling TLS needs; the handshake itself is TLSDriver's.
 import type { Address } from "../address.js";
 import type { Dispatcher } from "../dispatcher.js";
 import { DISCONNECTED, hasCode, isWouldBlock, systemError } from "../errors.js";
+import { recheck } from "../pass.js";
 import { checkInt, kBuffered, kTryRecv } from "../socket.js";
 import type { TLSContext } from "./context.js";
 import { TLSDriver, type WrapOptions, wrapChannel } from "./driver.js";
@@ -94,7 +97,7 @@ export function withTLS<B extends ChannelClass>(Base: B): B & (new (...args: any
       checkInt(bufferSize, "bufferSize");
       const r = sock[kTryRecv](bufferSize);
       if (typeof r !== "number") {
-        if (sock[kBuffered]() > 0) this._pollHint = true;  // the rest of a record: no pending() stall
+        if (sock[kBuffered]() > 0) recheck(this);  // the rest of a record: no pending() stall
         if (r.length === 0 && bufferSize > 0) this._endOfInput();  // queued output still goes out first
         return r;
       }

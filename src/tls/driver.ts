@@ -1,12 +1,15 @@
-// TLSDriver: runs a channel's handshake, or its close_notify exchange, inside the loop. While it
-// runs it answers readable()/writable() from OpenSSL's want-read/want-write and takes the read and
-// write events, whatever the channel's class says: own properties on the channel shadow every
+// Called by the TLS channel (tls/channel.ts: wrap(), connect(), tlsShutdown()): TLSDriver runs a channel's
+// handshake, or its close_notify exchange, inside the loop, so the channel's own handlers never see them.
+//
+// While it runs it answers readable()/writable() from OpenSSL's want-read/want-write and takes the
+// read and write events, whatever the channel's class says: own properties on the channel shadow every
 // method up its prototype chain (a subclass's readable() included). Once done they are set back
 // to what they were (the class's methods), never deleted: a delete would turn the channel into a
 // dictionary-mode object, and every later property access on it into a slow lookup.
 import { SOCK_STREAM } from "../constants.js";
 import { Dispatcher } from "../dispatcher.js";
 import { DISCONNECTED, closedError, hasCode } from "../errors.js";
+import { recheck } from "../pass.js";
 import { Socket, kBuffered } from "../socket.js";
 import type { TLSContext } from "./context.js";
 import { WANT_WRITE } from "./failure.js";
@@ -123,7 +126,7 @@ export class TLSDriver {
   #secured(): void {
     const ch = this.#finish();
     // The handshake's last flight may have brought application data along: hand it out next pass.
-    if (this.socket[kBuffered]() > 0) ch._pollHint = true;
+    if (this.socket[kBuffered]() > 0) recheck(ch);
     if (this.socket.serverSide) ch.handleHandshake();
     else ch.handleConnect();
   }

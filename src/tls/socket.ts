@@ -1,11 +1,12 @@
-// TLSSocket: a Socket whose stream goes through an OpenSSL session on the same descriptor. The
-// dispatcher's fast paths (kTryRecv, kTrySend, kTrySendv, kBuffered) read and write plaintext;
+// Made by wrapChannel() (tls/driver.ts) and read by the TLS channel: TLSSocket, a Socket whose stream
+// goes through an OpenSSL session on the same descriptor, so the dispatcher's calls stay unchanged.
+//
+// The dispatcher's fast paths (kTryRecv, kTrySend, kTrySendv, kBuffered) read and write plaintext;
 // the kernel only ever sees records. Native reads take what the kernel has in one recv() and
 // decrypt the whole records it brought; native writes send a batch of records in one send(). No
 // call blocks.
-import os from "node:os";
 import { SHUT_RD } from "../constants.js";
-import { EAGAIN, EBADF, closedError, systemError } from "../errors.js";
+import { EAGAIN, EBADF, EPROTO, closedError, systemError } from "../errors.js";
 import { type NativeTLSConnection, binding } from "../native.js";
 import { Socket, checkBytes, checkInt, kBuffered, kTryRecv, kTrySend, kTrySendv } from "../socket.js";
 import type { TLSContext } from "./context.js";
@@ -13,7 +14,7 @@ import { CLOSED, type Step, WANT_READ, WANT_WRITE, ZERO_RETURN, tlsFailure } fro
 
 const EMPTY = Buffer.alloc(0);
 /** What the fast paths return once the session failed: the Error is in `failure`. */
-export const FAILED = -os.constants.errno.EPROTO;
+export const FAILED = -EPROTO;
 const WOULD_BLOCK = -EAGAIN;
 // One read returns at most this much plaintext (four full records, what one recv() can bring).
 const READ_MAX = 65536;
