@@ -8,9 +8,9 @@
 // The .d.ts use Node's types (Buffer, AbortSignal): this makes a consumer with `types: []` load them.
 /// <reference types="node" preserve="true" />
 import { type SocketMap, wake } from "./loop.js";
-import { deferToPassEnd, kFlush, recheck, takeDeferred } from "./pass.js";
+import { deferToPassEnd, inputFollows, kFlush, recheck, takeDeferred } from "./pass.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, Dispatcher, MAX_DEFERRED, checkHighWater } from "./dispatcher.js";
-import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
+import { Socket, checkBytes, kTrySendv } from "./socket.js";
 import { ByteQueue } from "./byte-queue.js";
 import { isWouldBlock } from "./errors.js";
 
@@ -512,7 +512,7 @@ export class AsyncChat extends Dispatcher {
   [kFlush](): boolean {
     // More input is already buffered: the next pass (which will not wait) answers it too, and
     // both answers go out together.
-    if (this.socket![kBuffered]() > 0 && this._producerFifo.bytes < MAX_DEFERRED && !this._holdsInput()) return false;
+    if (inputFollows(this, this._producerFifo.bytes)) return false;
     // The pass's output in as few system calls as the kernel allows: a 100 KiB answer is not
     // left for a later pass in acOutBufferSize pieces.
     this.#sendFirst(MAX_WRITES);

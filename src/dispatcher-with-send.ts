@@ -5,10 +5,10 @@
 // [kFlush]()); received memory is queued as it is (receive.ts), other data is copied once.
 import { Dispatcher } from "./dispatcher.js";
 import { type SocketMap, wake } from "./loop.js";
-import { deferToPassEnd, kFlush, recheck, takeDeferred } from "./pass.js";
+import { deferToPassEnd, inputFollows, kFlush, recheck, takeDeferred } from "./pass.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, MAX_DEFERRED, checkHighWater } from "./output-bound.js";
 import { isReceived, joinReceived } from "./receive.js";
-import { Socket, checkBytes, kBuffered, kTrySendv } from "./socket.js";
+import { Socket, checkBytes, kTrySendv } from "./socket.js";
 
 const EMPTY = Buffer.alloc(0);
 // The queue of every channel with nothing queued (an idle connection holds no array of its own);
@@ -166,7 +166,7 @@ export class DispatcherWithSend extends Dispatcher {
   /** @internal */
   [kFlush](): boolean {
     // More input is already buffered: the next pass (which will not wait) sends both together.
-    if (this.socket![kBuffered]() > 0 && this._queued < MAX_DEFERRED && !this._holdsInput() && this.readable()) return false;
+    if (inputFollows(this, this._queued)) return false;
     this.initiateSend();
     return true;
   }

@@ -8,6 +8,8 @@
 // channel ([kFlush]()), instead of one send per handler call.
 import { ExitNow } from "./errors.js";
 import type { IdleRecord } from "./idle.js";
+import { MAX_DEFERRED } from "./output-bound.js";
+import { kBuffered } from "./socket.js";
 
 /**
  * How the pass polls a channel: a channel that waits for a name lookup is not polled (Hold); one
@@ -89,6 +91,16 @@ export function deferToPassEnd(ch: Deferring): boolean {
     deferred[nDeferred++] = ch;
   }
   return true;
+}
+
+/**
+ * @internal In [kFlush](): may `queued` bytes of output wait one more pass? Only while the
+ * channel's next input is already read ahead and it will read it in that pass (which then comes
+ * at once): never for a channel that does not read now (readable() false, input held back),
+ * whose input could wait for ever, nor past MAX_DEFERRED.
+ */
+export function inputFollows(ch: { socket: { [kBuffered](): number } | null; _holdsInput(): boolean; readable(): boolean }, queued: number): boolean {
+  return ch.socket !== null && ch.socket[kBuffered]() > 0 && queued < MAX_DEFERRED && !ch._holdsInput() && ch.readable();
 }
 
 /** @internal In close(): true when the pass end owed the channel a flush; it no longer does (send it now). */

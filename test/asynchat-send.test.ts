@@ -121,6 +121,39 @@ for (const mode of POLLERS) {
     }
   });
 
+  test(`output pushed by a chat that stops reading goes out although input is read ahead, ${mode.name}`, { timeout: 10_000 }, async () => {
+    // A small acInBufferSize leaves the rest of a burst read ahead; the chat then stops reading
+    // (readable() false: it waits for something else) and answers. The answer must not wait for
+    // input the chat will not read.
+    const map: SocketMap = new Map();
+    const [a, z] = socketpair();  // z stays out of the map
+    try {
+      class Pausing extends AsyncChat {
+        paused = false;
+        override readable(): boolean { return !this.paused && super.readable(); }
+        override collectIncomingData(): void {}
+        override foundTerminator(): void {
+          this.paused = true;
+          this.push(b("answer\n"));
+        }
+      }
+      const chat = new Pausing(a, map);
+      chat.acInBufferSize = 16;
+      chat.setTerminator("\n");
+      z.send(Buffer.concat([b("question\n"), Buffer.alloc(4000, "x")]));
+      let got = Buffer.alloc(0);
+      for (let k = 0; k < 20 && got.length < 7; k++) {
+        await loop({ map, usePoll: mode.usePoll, timeout: 0.05, count: 1 });
+        got = Buffer.concat([got, drain(z)]);
+      }
+      assert.ok(chat.paused, "the chat found its terminator");
+      assert.equal(got.toString(), "answer\n");
+    } finally {
+      closeAll(map);
+      z.close();
+    }
+  });
+
   test(`the peer's close closes the chat (handleClose closes by default), ${mode.name}`, { timeout: 10_000 }, async () => {
     const map: SocketMap = new Map();
     const [a, z] = socketpair();
