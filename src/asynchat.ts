@@ -253,6 +253,8 @@ export class AsyncChat extends Dispatcher {
   // push() in a pass queues, and the pass end sends the pass's output in one gather-write (pass.ts).
   /** @internal */
   _flushPending = false;
+  /** @internal see inputFollows() in pass.ts (default on the prototype) */
+  declare _aheadWhenDeferred: number;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     super(sock, map);
@@ -660,6 +662,9 @@ export class AsyncChat extends Dispatcher {
     this._producerFifo.clear();
   }
 }
+
+// Defaults on the prototype: a channel holds them only once changed.
+AsyncChat.prototype._aheadWhenDeferred = -1;
 
 /** A producer over a byte string, handing it out `bufferSize` bytes at a time. */
 export class SimpleProducer implements Producer {

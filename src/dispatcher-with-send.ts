@@ -27,6 +27,8 @@ export class DispatcherWithSend extends Dispatcher {
   _flushPending = false;  // the current pass sends the queue when it ends (pass.ts)
   /** @internal */
   declare _highWater: number;
+  /** @internal see inputFollows() in pass.ts */
+  declare _aheadWhenDeferred: number;
   // "input": the peer ended its input while output was queued (handleClose() once it is sent);
   // "close": closeWhenDone() was called (close() once the queue is sent). Default null (prototype).
   /** @internal */
@@ -188,3 +190,4 @@ export class DispatcherWithSend extends Dispatcher {
 // Defaults on the prototype: a connection holds them only once changed.
 DispatcherWithSend.prototype._highWater = DEFAULT_OUTPUT_HIGH_WATER;
 DispatcherWithSend.prototype._afterOutput = null;
+DispatcherWithSend.prototype._aheadWhenDeferred = -1;

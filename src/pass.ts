@@ -95,12 +95,29 @@ export function deferToPassEnd(ch: Deferring): boolean {
 
 /**
  * @internal In [kFlush](): may `queued` bytes of output wait one more pass? Only while the
- * channel's next input is already read ahead and it will read it in that pass (which then comes
- * at once): never for a channel that does not read now (readable() false, input held back),
- * whose input could wait for ever, nor past MAX_DEFERRED.
+ * channel's next input is already read ahead and the channel is reading it: it reads now
+ * (readable(), input not held back), and since the last pass that waited it took some of that
+ * input (a handler that stopped reading would otherwise keep its answer for ever; Python sends at
+ * send() time); never past MAX_DEFERRED. The pass that reads the rest comes at once.
  */
-export function inputFollows(ch: { socket: { [kBuffered](): number } | null; _holdsInput(): boolean; readable(): boolean }, queued: number): boolean {
-  return ch.socket !== null && ch.socket[kBuffered]() > 0 && queued < MAX_DEFERRED && !ch._holdsInput() && ch.readable();
+export function inputFollows(ch: ReadingChannel, queued: number): boolean {
+  const ahead = ch.socket === null ? 0 : ch.socket[kBuffered]();
+  const last = ch._aheadWhenDeferred;
+  if (ahead > 0 && ahead !== last && queued < MAX_DEFERRED && !ch._holdsInput() && ch.readable()) {
+    ch._aheadWhenDeferred = ahead;
+    return true;
+  }
+  if (last !== -1) ch._aheadWhenDeferred = -1;  // written only when set: an idle channel keeps its shape
+  return false;
+}
+
+/** @internal What inputFollows() reads of a channel (DispatcherWithSend, AsyncChat). */
+export interface ReadingChannel {
+  socket: { [kBuffered](): number } | null;
+  /** The read-ahead bytes when output last waited for them; -1: it did not (the prototype's default). */
+  _aheadWhenDeferred: number;
+  _holdsInput(): boolean;
+  readable(): boolean;
 }
 
 /** @internal In close(): true when the pass end owed the channel a flush; it no longer does (send it now). */

@@ -101,6 +101,37 @@ for (const mode of POLLERS) {
     b.close();
   });
 
+  test(`output waits for read-ahead input only while the handler reads it, ${mode.name}`, T, async () => {
+    // The handler answers the first 4 bytes, then stops reading (it waits for something else) while
+    // readable() stays true and the rest of the burst sits read ahead. Python would have sent the
+    // answer at send() time: it must go out, not wait for input nobody reads.
+    const map = privateMap();
+    const [a, b] = socketpair();
+    let calls = 0;
+    class Stalling extends DispatcherWithSend {
+      override handleRead() {
+        calls++;
+        if (calls > 1) return;
+        this.recv(4);
+        this.send(Buffer.from("pong"));
+      }
+    }
+    const d = new Stalling(a, map);
+    b.send(Buffer.concat([Buffer.from("ping"), Buffer.alloc(4000, "x")]));
+    let got = "";
+    for (let k = 0; k < 20 && got.length < 4; k++) {
+      await loop({ map, timeout: 0.05, usePoll: mode.usePoll, count: 1 });
+      try {
+        got += b.recv(100).toString();
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EAGAIN") throw err;
+      }
+    }
+    assert.equal(got, "pong");
+    d.close();
+    b.close();
+  });
+
   test(`a caller's buffer may be reused after send() in a handler, ${mode.name}`, T, async () => {
     const map = privateMap();
     const [a, b] = socketpair();
