@@ -9,12 +9,9 @@ import { loop } from "../src/index.js";
 import { BUFFER_LIMIT, ByteQueue, Forwarder } from "../examples/port-forwarder.js";
 import { POLLERS } from "./helpers/pollers.js";
 import { privateMap } from "./helpers/private-map.js";
+import { listen } from "./helpers/listen.js";
 
 
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as net.AddressInfo).port;
-}
 
 /** A forwarder to `remotePort` in a map of its own, served by a loop() in the background. */
 function startForwarder(remotePort: number, usePoll: boolean) {

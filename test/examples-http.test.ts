@@ -9,6 +9,7 @@ import { loop } from "../src/index.js";
 import { HTTPClient, parseHttpUrl } from "../examples/http-client.js";
 import { POLLERS } from "./helpers/pollers.js";
 import { privateMap } from "./helpers/private-map.js";
+import { listen } from "./helpers/listen.js";
 
 
 const body = crypto.randomBytes(300_000);
@@ -16,10 +17,6 @@ let server: http.Server;
 let port = 0;
 const seen: { url: string | undefined; version: string; host: string | undefined }[] = [];
 
-async function listen(s: net.Server): Promise<number> {
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  return (s.address() as net.AddressInfo).port;
-}
 
 async function get(url: string, usePoll: boolean): Promise<HTTPClient> {
   const map = privateMap();

@@ -24,6 +24,7 @@ import { privateMap } from "./helpers/private-map.js";
 import { tcpPair } from "./helpers/tcp-pair.js";
 import { type Peer, type PeerServer, connectPeer, listenPeer, pattern, resetAllPeers, sha256 } from "./faults/helpers/hostile-peer.js";
 import { cpuShare, rssKiB, settledFds } from "./faults/helpers/proc-probe.js";
+import { listen } from "./helpers/listen.js";
 
 const skip = process.platform === "linux" ? false : "splice(2) is Linux's";
 const E = os.constants.errno;
@@ -552,10 +553,6 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
 
 // ---- the relay in-process, both pass styles ------------------------------------------------------
 
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as net.AddressInfo).port;
-}
 
 /** A SpliceForwarder to `remotePort` in a map of its own, served by a loop() in the background. */
 function startRelay(remotePort: number, usePoll: boolean) {

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import { CLI, type Running, start, stopAll } from "../helpers/cli-process.js";
 import { LIBRARY_URL, runNode } from "../helpers/child-process.js";
+import { listen } from "../helpers/listen.js";
 
 after(stopAll);
 
@@ -54,10 +55,6 @@ function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise
   return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
 }
 
-async function listen(server: net.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as net.AddressInfo).port;
-}
 
 /** Writes `chunk` again and again while the socket takes it, until it closes. */
 function stream(sock: net.Socket, chunk: Buffer): void {
