@@ -2,25 +2,65 @@
 // send() queues what the kernel does not take at once, here so that dispatcher.ts stays asyncore.py.
 //
 // Output queued during a pass goes out in one gather-write when the pass ends (pass.ts calls
-// [kFlush]()); received memory is queued as it is (receive.ts), other data is copied once.
+// [kFlush]()); received memory is queued as it is (receive.ts), other data is copied once, and the
+// pieces of one read-ahead that a handler sends one by one are queued as one range of its memory.
 import { Dispatcher } from "./dispatcher.js";
 import { type SocketMap, wake } from "./loop.js";
 import { deferToPassEnd, inputFollows, kFlush, recheck, takeDeferred } from "./pass.js";
 import { DEFAULT_OUTPUT_HIGH_WATER, MAX_DEFERRED, checkHighWater } from "./output-bound.js";
-import { isReceived, joinReceived } from "./receive.js";
+import { receivedMemory } from "./receive.js";
 import { Socket, checkBytes, kTrySendv } from "./socket.js";
 
 const EMPTY = Buffer.alloc(0);
+
+// Received bytes queued as a range of their memory: consecutive pieces of one read-ahead (recv(8192)
+// twelve times for a 100 KiB message) extend it instead of making a view each; it becomes one
+// Buffer, one iovec, when the queue is sent or anything else is queued after it: only the last entry
+// of a queue is ever one.
+class ReceivedRun {
+  constructor(readonly memory: ArrayBufferLike, readonly start: number, public end: number) {}
+}
+
+type Queue = (Buffer | ReceivedRun)[];
+
 // The queue of every channel with nothing queued (an idle connection holds no array of its own);
 // send() makes a real one before its first push.
-const NO_QUEUE: Buffer[] = [];
+const NO_QUEUE: Queue = [];
+
+// Appends received `data` (in `memory`): it extends the last entry when it starts where that ends.
+function queueReceived(queue: Queue, data: Uint8Array, memory: ArrayBufferLike): void {
+  const at = data.byteOffset;
+  const n = queue.length;
+  if (n > 0) {
+    const last = queue[n - 1]!;
+    if (last instanceof ReceivedRun) {
+      if (last.end === at && last.memory === memory) {
+        last.end = at + data.length;
+        return;
+      }
+    } else if (last.byteOffset + last.length === at && last.buffer === memory) {
+      queue[n - 1] = new ReceivedRun(memory, last.byteOffset, at + data.length);
+      return;
+    }
+  }
+  sendable(queue).push(data instanceof Buffer ? data : Buffer.from(memory, at, data.length));
+}
+
+// The queue as Buffers, ready for a gather-write or another entry (a run at its end becomes one view).
+function sendable(queue: Queue): Buffer[] {
+  const n = queue.length;
+  if (n === 0) return queue as Buffer[];
+  const last = queue[n - 1]!;
+  if (last instanceof ReceivedRun) queue[n - 1] = Buffer.from(last.memory, last.start, last.end - last.start);
+  return queue as Buffer[];
+}
 
 /** A Dispatcher whose send() queues what the kernel does not take at once. */
 export class DispatcherWithSend extends Dispatcher {
   // What is queued, as the chunks send() was given: one gather-write sends them all, and
   // outBuffer joins them only when someone looks.
   /** @internal */
-  _queue: Buffer[] = NO_QUEUE;
+  _queue: Queue = NO_QUEUE;
   /** @internal */
   _queued = 0;
   /** @internal */
@@ -89,8 +129,9 @@ export class DispatcherWithSend extends Dispatcher {
 
   /** Everything queued and not yet taken by the kernel. */
   get outBuffer(): Buffer {
-    if (this._queue.length > 1) this._queue = [Buffer.concat(this._queue, this._queued)];
-    return this._queue[0] ?? EMPTY;
+    const queue = sendable(this._queue);
+    if (queue.length > 1) this._queue = [Buffer.concat(queue, this._queued)];
+    return (this._queue[0] as Buffer | undefined) ?? EMPTY;
   }
 
   set outBuffer(data: Buffer) {
@@ -101,8 +142,8 @@ export class DispatcherWithSend extends Dispatcher {
   }
 
   initiateSend(): void {
-    const queue = this._queue;
-    if (queue.length === 0) return;
+    if (this._queue.length === 0) return;
+    const queue = sendable(this._queue);
     const t = this.socket;
     const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
     this._consume(n);
@@ -112,7 +153,7 @@ export class DispatcherWithSend extends Dispatcher {
   /** @internal */
   _consume(n: number): void {
     if (n <= 0) return;
-    const queue = this._queue;
+    const queue = sendable(this._queue);
     this._queued -= n;
     if (this._queued === 0) {
       this._queue = NO_QUEUE;  // all sent: an idle connection keeps no array
@@ -146,14 +187,9 @@ export class DispatcherWithSend extends Dispatcher {
     // memory a receive of ours made (nothing else writes there).
     let queue = this._queue;
     if (queue === NO_QUEUE) queue = this._queue = [];
-    if (isReceived(data)) {
-      // Received memory is a Buffer already; right after the last queued part (the next piece of
-      // the same read-ahead) it extends that part: one iovec for a whole read-ahead.
-      const chunk = data instanceof Buffer ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      const joined = queue.length > 0 ? joinReceived(queue[queue.length - 1]!, chunk) : null;
-      if (joined !== null) queue[queue.length - 1] = joined;
-      else queue.push(chunk);
-    } else queue.push(Buffer.from(data));
+    const memory = receivedMemory(data);
+    if (memory !== null) queueReceived(queue, data, memory);
+    else sendable(queue).push(Buffer.from(data));
     this._queued += data.length;
     if (this._queued > this._highWater) recheck(this);
     if (deferToPassEnd(this)) {

@@ -169,4 +169,6 @@ function addonError(code: string, message: string): Error & { code: string } {
   return err;
 }
 
-export const binding = loadBinding();
+// A copy: the addon's exports object keeps its properties in a dictionary, so each binding.recvInto
+// or binding.send on the hot path would be a hash lookup; a plain object's loads compile to constants.
+export const binding: NativeBinding = { ...loadBinding() };

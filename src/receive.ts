@@ -1,5 +1,5 @@
 // Called by Socket (recv, recvfrom, kTryRecv), FileWrapper (read, kTryRecv), DatagramDispatcher
-// (recvfrom) and DispatcherWithSend (isReceived): the one place that owns receive memory and read-ahead.
+// (recvfrom) and DispatcherWithSend (receivedMemory): the one place that owns receive memory and read-ahead.
 //
 // Every receive lands in memory made here: the addon's recvInto, recvfromInto and readInto fill a
 // range of a Buffer they are given and allocate nothing. Receives go into a shared slab, which is
@@ -66,7 +66,7 @@ export class ReadAhead {
     const end = n < this.end - start ? start + n : this.end;
     if (!peek) this.start = end;
     lastMemory = this.memory;
-    return (lastHanded = this.buf.subarray(start, end));
+    return (lastHanded = Buffer.from(this.memory, start, end - start));
   }
 }
 
@@ -110,7 +110,7 @@ function reserve(room: number): void {
 function handOut(at: number, r: number): Buffer {
   slabUsed += (r + 7) & ~7;
   lastMemory = slabMemory;
-  return (lastHanded = slab.subarray(at, at + r));
+  return (lastHanded = Buffer.from(slabMemory, at, r));
 }
 
 /**
@@ -130,7 +130,7 @@ export function receive(fd: number, n: number, want: number, ahead: ReadAhead | 
     ahead.memory = slabMemory;
     ahead.start = at + n;
     ahead.end = at + r;
-    return (lastHanded = slab.subarray(at, at + n));
+    return (lastHanded = Buffer.from(slabMemory, at, n));
   }
   return handOut(at, r);
 }
@@ -198,21 +198,14 @@ export function readExact(fd: number, n: number): Buffer | number {
   return exact(READ, fd, n, 0);
 }
 
-/** True when `data` lies in memory a receive made (nothing else writes there). */
-export function isReceived(data: Uint8Array): boolean {
-  if (data === lastHanded) return true;
-  const ab = data.buffer;
-  return ab === slabMemory || ab === previousSlab;
-}
-
 /**
- * `tail` followed by `data` as one view, when `data` (received memory) starts where `tail` ends
- * in the same slab; null otherwise. Queued output then costs one iovec, not one per recv().
+ * The memory (ArrayBuffer) of `data` when `data` lies in memory a receive made, where nothing else
+ * writes: DispatcherWithSend then queues it without a copy. Null for any other memory.
  */
-export function joinReceived(tail: Buffer, data: Buffer): Buffer | null {
-  const end = tail.byteOffset + tail.length;
-  if (end !== data.byteOffset || data !== lastHanded) return null;
-  const ab = lastMemory;
-  if (tail.buffer !== ab) return null;
-  return Buffer.from(ab, tail.byteOffset, tail.length + data.length);
+export function receivedMemory(data: Uint8Array): ArrayBufferLike | null {
+  // The echo idiom sends what recv() just gave: known without asking for its ArrayBuffer (a call
+  // into the runtime).
+  if (data === lastHanded) return lastMemory;
+  const ab = data.buffer;
+  return ab === slabMemory || ab === previousSlab ? ab : null;
 }

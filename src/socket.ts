@@ -39,9 +39,6 @@ const SMALL_GATHER_PIECES = 8;
 const SMALL_GATHER_BYTES = 4096;
 const gatherBuffer = Buffer.allocUnsafeSlow(SMALL_GATHER_BYTES);
 
-/** Memory made by a dispatcher's receive (see receive.ts). */
-export { isReceived } from "./receive.js";
-
 // A Socket collected while still open closes its descriptor and warns, as Python does.
 const unclosed = new FinalizationRegistry<number>((fd) => {
   closeFd(fd);
