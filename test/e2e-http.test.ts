@@ -83,7 +83,14 @@ describe("http-get and forward against python3 -m http.server", { skip: pythonSk
       if (forwarder !== null) {
         const r = await forwarder.proc.stop("SIGTERM");
         assert.equal(r.code, 0, `the forwarder exits 0 on SIGTERM (stderr: ${r.stderr})`);
-        assert.doesNotMatch(r.stderr, /asyncore: forward:/, "no connection failed");
+        // http-get closes on the 404's status line without reading the page (it reports the
+        // status): when the page has arrived by then, its kernel resets the connection, and the
+        // forwarder rightly passes that on. Only that reset may be reported.
+        const lines = r.stderr.split("\n").filter((l) => l.includes("asyncore: forward:"));
+        const earlyClose = /connection reset by peer \(ECONNRESET\) after \d+ bytes received, (\d+) sent; reset passed on/;
+        const other = lines.filter((l) => Number(earlyClose.exec(l)?.[1] ?? Infinity) > 4096);
+        assert.deepEqual(other, [], "no connection failed");
+        assert.ok(lines.length <= 1, `at most the 404's early close: ${lines.join("; ")}`);
       }
     });
 
