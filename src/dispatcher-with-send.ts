@@ -153,7 +153,7 @@ export class DispatcherWithSend extends Dispatcher {
   /** @internal */
   _consume(n: number): void {
     if (n <= 0) return;
-    const queue = sendable(this._queue);
+    const queue = this._queue as Buffer[];  // made sendable by initiateSend(), its one caller
     this._queued -= n;
     if (this._queued === 0) {
       this._queue = NO_QUEUE;  // all sent: an idle connection keeps no array

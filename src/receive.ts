@@ -49,9 +49,8 @@ let lastMemory: ArrayBufferLike = slabMemory;
 // The sender of the last datagram receiveFrom() took (set by fill() for RECVFROM).
 let lastSender: RawAddress = null;
 
-/** Bytes a receive took from the kernel beyond what its caller asked for: buf[start, end). */
+/** Bytes a receive took from the kernel beyond what its caller asked for: memory[start, end). */
 export class ReadAhead {
-  buf: Buffer = slab;
   memory: ArrayBufferLike = slabMemory;
   start = 0;
   end = 0;
@@ -126,7 +125,6 @@ export function receive(fd: number, n: number, want: number, ahead: ReadAhead | 
   if (r > n && ahead !== null) {
     slabUsed += (r + 7) & ~7;
     lastMemory = slabMemory;
-    ahead.buf = slab;
     ahead.memory = slabMemory;
     ahead.start = at + n;
     ahead.end = at + r;
