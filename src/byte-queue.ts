@@ -1,5 +1,6 @@
-// Used by the output paths that queue bytes for a socket (AsyncChat, the port forwarder, and
-// DispatcherWithSend): one FIFO of byte chunks that a gather-write drains without joining them.
+// Used by AsyncChat and the port forwarder: one FIFO of byte chunks that a gather-write drains
+// without joining them. (DispatcherWithSend keeps a plain array instead: an idle connection holds
+// none, and the pieces of one read-ahead join there into one range; see dispatcher-with-send.ts.)
 //
 // Appending keeps the caller's chunk (no copy); chunks() lists the leading ones for one sendmsg;
 // consume() drops what the kernel took, cutting the first remaining chunk where a write stopped.

@@ -13,10 +13,10 @@ import {
 import { binding } from "../src/native.js";
 import { isDisconnect, isWouldBlock, systemError } from "../src/errors.js";
 import { MAX_WAITALL, receivedMemory } from "../src/receive.js";
-
-const isReceived = (data: Uint8Array): boolean => receivedMemory(data) !== null;
 import { kBuffered, kTryRecv } from "../src/socket.js";
 import { POLLERS } from "./helpers/pollers.js";
+
+const isReceived = (data: Uint8Array): boolean => receivedMemory(data) !== null;
 
 const bytes = (n: number, seed = 0): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff));
 
