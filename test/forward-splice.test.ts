@@ -25,6 +25,7 @@ import { tcpPair } from "./helpers/tcp-pair.js";
 import { type Peer, type PeerServer, connectPeer, listenPeer, pattern, resetAllPeers, sha256 } from "./faults/helpers/hostile-peer.js";
 import { cpuShare, rssKiB, settledFds } from "./faults/helpers/proc-probe.js";
 import { listen } from "./helpers/listen.js";
+import { readToEnd, waitReadable } from "./helpers/raw-reader.js";
 
 const skip = process.platform === "linux" ? false : "splice(2) is Linux's";
 const E = os.constants.errno;
@@ -196,15 +197,6 @@ describe("native pipe(), splice(), getPipeSize(), setPipeSize()", { skip }, () =
     assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), []);
   });
 });
-
-/** Resolves once `sock` has input (a connected loopback socket: a turn or two). */
-async function waitReadable(sock: Socket, boundMs = 2_000): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  while ((binding.pollNow(sock.fileno(), 1) & 1) === 0) {
-    if (Date.now() > deadline) throw new Error("nothing to read");
-    await sleep(1);
-  }
-}
 
 // ---- the command ------------------------------------------------------------------------------
 
@@ -457,19 +449,8 @@ describe(`asyncore forward relays with splice (ASYNCORE_POLLER=${process.env["AS
         got += conn.recv(65536).length;
       }
       client.resetAndDestroy();
-      let outcome = "clean end";
-      for (;;) {
-        await waitReadable(conn, 5_000);
-        try {
-          const data = conn.recv(65536);
-          if (data.length === 0) break;
-          got += data.length;
-        } catch (err) {
-          outcome = (err as { code?: string }).code ?? String(err);
-          break;
-        }
-      }
-      assert.equal(outcome, "ECONNRESET", `after ${got} bytes the remote read '${outcome}'`);
+      const end = await readToEnd(conn);
+      assert.equal(end.outcome, "ECONNRESET", `after ${got + end.received} bytes the remote read '${end.outcome}'`);
       await fwd.proc.waitFor(/forwarded connection from 127\.0\.0\.1:\d+: connection reset by peer \(ECONNRESET\)/);
       const r = await fwd.proc.stop("SIGTERM");
       assert.equal(r.code, 0, r.stderr);
