@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import net from "node:net";
 import { type Exit, runCli, startCli, stopAll } from "../helpers/cli-process.js";
+import { within } from "../helpers/within.js";
 
 after(stopAll);
 
@@ -69,13 +70,32 @@ test("--timeout bounds the whole request: a body that stalls half-way", { timeou
 
 test("a reset after 300,000 bytes of the body: exit 1, 'connection reset after N bytes'", { timeout: 20_000 }, async () => {
   const body = crypto.randomBytes(300_000);
-  const r = await httpGet((sock) => {
+  let answered!: (sock: net.Socket) => void;
+  const answer = new Promise<net.Socket>((resolve) => { answered = resolve; });
+  const { url, close } = await rawServer((sock) => {
     sock.write("HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n");
-    sock.write(body, () => setTimeout(() => sock.resetAndDestroy(), 100));
+    sock.write(body);
+    answered(sock);
   });
-  assert.equal(r.code, 1, `exit ${r.code}; stderr: ${r.stderr}`);
-  assert.equal(r.stdoutBytes.length, 300_000);
-  assert.match(r.stderr, /^asyncore: http-get: error reading from 127\.0\.0\.1:\d+: connection reset after 300000 bytes of the body \(ECONNRESET\)\n$/);
+  try {
+    const proc = startCli(["http-get", url], { timeoutMs: 10_000 });
+    // The reset goes once http-get has written the whole body out: an RST sent earlier would drop
+    // what the server's kernel still held for it, and the count would be short.
+    let written = 0;
+    const allWritten = new Promise<void>((resolve) => proc.child.stdout!.on("data", (chunk: Buffer) => {
+      written += chunk.length;
+      if (written >= body.length) resolve();
+    }));
+    const sock = await within(answer, 5_000, () => "the request");
+    await within(allWritten, 5_000, () => `${written} bytes of the body on stdout`);
+    sock.resetAndDestroy();
+    const r = await proc.exited;
+    assert.equal(r.code, 1, `exit ${r.code}; stderr: ${r.stderr}`);
+    assert.equal(r.stdoutBytes.length, 300_000);
+    assert.match(r.stderr, /^asyncore: http-get: error reading from 127\.0\.0\.1:\d+: connection reset after 300000 bytes of the body \(ECONNRESET\)\n$/);
+  } finally {
+    close();
+  }
 });
 
 test("never more than Content-Length bytes on stdout", { timeout: 20_000 }, async () => {
