@@ -146,14 +146,13 @@ export class DispatcherWithSend extends Dispatcher {
     const queue = sendable(this._queue);
     const t = this.socket;
     const n = queue.length > 1 && t instanceof Socket ? this._sent(t[kTrySendv](queue, queue.length)) : super.send(queue[0]!);
-    this._consume(n);
+    this._consume(queue, n);
     this._afterSend();
   }
 
-  /** @internal */
-  _consume(n: number): void {
+  // Drops the `n` bytes the kernel took from the front of `queue` (this._queue, made sendable).
+  private _consume(queue: Buffer[], n: number): void {
     if (n <= 0) return;
-    const queue = this._queue as Buffer[];  // made sendable by initiateSend(), its one caller
     this._queued -= n;
     if (this._queued === 0) {
       this._queue = NO_QUEUE;  // all sent: an idle connection keeps no array
